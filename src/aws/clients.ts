@@ -5,6 +5,7 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { STSClient } from '@aws-sdk/client-sts';
 
 /**
  * Options shared by every client. The endpoint normally comes from the SDK's own standard variables
@@ -26,6 +27,7 @@ export interface AwsClients {
   sagemakerRuntime: SageMakerRuntimeClient;
   sqs: SQSClient;
   sfn: SFNClient;
+  sts: STSClient;
 }
 
 function baseConfig(options: ClientOptions) {
@@ -64,6 +66,10 @@ export function createSqsClient(options: ClientOptions = {}): SQSClient {
   return new SQSClient(baseConfig(options));
 }
 
+export function createStsClient(options: ClientOptions = {}): STSClient {
+  return new STSClient(baseConfig(options));
+}
+
 export function createSfnClient(options: ClientOptions = {}): SFNClient {
   return new SFNClient(baseConfig(options));
 }
@@ -77,5 +83,6 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     sagemakerRuntime: createSageMakerRuntimeClient(options),
     sqs: createSqsClient(options),
     sfn: createSfnClient(options),
+    sts: createStsClient(options),
   };
 }
