@@ -1,0 +1,13 @@
+export { InvalidModelInputError } from './errors';
+export { encodeModel, node, tensorValue, floatTensor, int64Tensor, stringTensor, ElementType, ML_DOMAIN } from './graph';
+export type { GraphDefinition, Dimension, ElementTypeName, AttributeValue } from './graph';
+export { fitStandardScaler, buildScalerModel } from './scaler';
+export type { StandardScaler, ScalerModelOptions } from './scaler';
+export { trainSoftmaxRegression, predictSoftmaxRegression, buildSoftmaxClassifierModel } from './softmax-regression';
+export type { SoftmaxRegression, TrainingOptions, ClassifierModelOptions, ClassifierOutput } from './softmax-regression';
+export { buildLabelDecoderModel } from './label-decoder';
+export type { LabelDecoderOptions } from './label-decoder';
+export { packModelArchive, packOnnxModel } from './model-archive';
+export type { ArchiveFile } from './model-archive';
+export { loadIris } from './iris';
+export type { LabelledDataset } from './iris';
