@@ -97,6 +97,8 @@ export type UploadOutcomeKind =
   | 'registered'
   /** The archive (or its key) was refused: `rule` and `reason` say why. */
   | 'rejected'
+  /** Registered as a version, but its warm-up answered a `ModelError`: not current, `reason` says why. */
+  | 'failed'
   /** The object had been replaced before it could be copied; the newer object has its own event. */
   | 'superseded'
   /** The key is not an artifact key (`reason` says which rule it breaks); nothing was read. */

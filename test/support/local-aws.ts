@@ -19,6 +19,8 @@ import { createDynamoDocumentClient, createS3Client, type ClientOptions } from '
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+  /** Koa's middleware list, composed when the server starts listening. */
+  middleware: ((ctx: { headers: Record<string, string | string[] | undefined> }, next: () => Promise<void>) => Promise<void>)[];
 }
 type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
 type DynaliteFactory = (options: Record<string, unknown>) => Server;
@@ -71,42 +73,108 @@ async function createRegistryTable(endpoint: string, table: string): Promise<voi
   }
 }
 
-/** Starts s3rver and dynalite, creates `bucket` and `table`, and returns clients for both. */
-export async function startLocalAws(options: { bucket?: string; table?: string } = {}): Promise<LocalAws> {
-  const bucket = options.bucket ?? 'artifacts-test';
+/**
+ * S3 decodes `x-amz-copy-source` fully; s3rver uses `decodeURI`, which leaves `%2B`, `%2F`, `%3D` ...
+ * encoded, so a copy of `a+b.tar.gz` (sent as `a%2Bb.tar.gz`, as S3 requires) finds no such key.
+ * Re-encoding the header so that `decodeURI` yields what S3 would makes s3rver behave like S3 here.
+ */
+async function fullyDecodeCopySource(
+  ctx: { headers: Record<string, string | string[] | undefined> },
+  next: () => Promise<void>,
+): Promise<void> {
+  const header = ctx.headers['x-amz-copy-source'];
+  if (typeof header === 'string') ctx.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(header));
+  await next();
+}
+
+export interface LocalDynamo {
+  dynamo: DynamoDBDocumentClient;
+  table: string;
+  endpoint: string;
+  options: ClientOptions;
+  stop(): Promise<void>;
+}
+
+export interface LocalS3 {
+  s3: S3Client;
+  bucket: string;
+  endpoint: string;
+  options: ClientOptions;
+  stop(): Promise<void>;
+}
+
+/** Starts dynalite alone (in memory) with the registry table created. */
+export async function startLocalDynamo(options: { table?: string } = {}): Promise<LocalDynamo> {
   const table = options.table ?? 'registry-test';
-  const directory = await mkdtemp(join(tmpdir(), 'local-aws-'));
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', directory, silent: true });
-  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  let started = false;
-  const clients: { destroy(): void }[] = [];
-  const stopServers = async () => {
-    for (const client of clients) client.destroy();
-    await Promise.allSettled([
-      s3rver.close(),
-      new Promise<void>((resolve) => dynamoServer.close(() => resolve())),
-    ]);
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  let dynamo: DynamoDBDocumentClient | undefined;
+  const stop = async () => {
+    dynamo?.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const clientOptions: ClientOptions = { region: 'us-east-1', endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
+    dynamo = createDynamoDocumentClient(clientOptions);
+    await createRegistryTable(endpoint, table);
+    return { dynamo, table, endpoint, options: clientOptions, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Starts s3rver alone on a temporary directory with `bucket` created. */
+export async function startLocalS3(options: { bucket?: string } = {}): Promise<LocalS3> {
+  const bucket = options.bucket ?? 'artifacts-test';
+  const directory = await mkdtemp(join(tmpdir(), 'local-s3-'));
+  // Rewriting a signed header (below) invalidates the request's signature, hence allowMismatchedSignatures.
+  const server = new S3rver({ port: 0, address: '127.0.0.1', directory, silent: true, allowMismatchedSignatures: true });
+  server.middleware.unshift(fullyDecodeCopySource);
+  let s3: S3Client | undefined;
+  const stop = async () => {
+    s3?.destroy();
+    await server.close().catch(() => undefined);
     await rm(directory, { recursive: true, force: true });
   };
   try {
-    const s3Address = await s3rver.run();
-    await new Promise<void>((resolve, reject) => {
-      dynamoServer.once('error', reject);
-      dynamoServer.listen(0, '127.0.0.1', () => resolve());
-    });
-    const dynamoAddress = dynamoServer.address() as AddressInfo;
-    const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
-    const dynamoEndpoint = `http://127.0.0.1:${dynamoAddress.port}`;
-    const s3Options: ClientOptions = { region: 'us-east-1', endpoint: s3Endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
-    const dynamoOptions: ClientOptions = { region: 'us-east-1', endpoint: dynamoEndpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
-    const s3 = createS3Client(s3Options);
-    const dynamo = createDynamoDocumentClient(dynamoOptions);
-    clients.push(s3, dynamo);
+    const address = await server.run();
+    const endpoint = `http://127.0.0.1:${address.port}`;
+    const clientOptions: ClientOptions = { region: 'us-east-1', endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
+    s3 = createS3Client(clientOptions);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await createRegistryTable(dynamoEndpoint, table);
-    started = true;
-    return { s3, dynamo, bucket, table, s3Endpoint, dynamoEndpoint, s3Options, dynamoOptions, stop: stopServers };
-  } finally {
-    if (!started) await stopServers();
+    return { s3, bucket, endpoint, options: clientOptions, stop };
+  } catch (error) {
+    await stop();
+    throw error;
   }
+}
+
+/** Starts s3rver and dynalite, creates `bucket` and `table`, and returns clients for both. */
+export async function startLocalAws(options: { bucket?: string; table?: string } = {}): Promise<LocalAws> {
+  const [s3Result, dynamoResult] = await Promise.allSettled([startLocalS3(options), startLocalDynamo(options)]);
+  if (s3Result.status === 'rejected' || dynamoResult.status === 'rejected') {
+    if (s3Result.status === 'fulfilled') await s3Result.value.stop();
+    if (dynamoResult.status === 'fulfilled') await dynamoResult.value.stop();
+    throw s3Result.status === 'rejected' ? s3Result.reason : (dynamoResult as PromiseRejectedResult).reason;
+  }
+  const s3 = s3Result.value;
+  const dynamo = dynamoResult.value;
+  return {
+    s3: s3.s3,
+    dynamo: dynamo.dynamo,
+    bucket: s3.bucket,
+    table: dynamo.table,
+    s3Endpoint: s3.endpoint,
+    dynamoEndpoint: dynamo.endpoint,
+    s3Options: s3.options,
+    dynamoOptions: dynamo.options,
+    stop: async () => {
+      await Promise.allSettled([s3.stop(), dynamo.stop()]);
+    },
+  };
 }
