@@ -15,6 +15,7 @@ export type ArchiveRule =
   | 'parent-traversal'
   | 'backslash'
   | 'nul-in-name'
+  | 'name-encoding'
   | 'name-length'
   | 'duplicate-entry'
   | 'compressed-size'
@@ -39,6 +40,7 @@ export const ARCHIVE_RULES: readonly ArchiveRule[] = Object.freeze([
   'parent-traversal',
   'backslash',
   'nul-in-name',
+  'name-encoding',
   'name-length',
   'duplicate-entry',
   'compressed-size',

@@ -138,6 +138,18 @@ export function rawTarEntry(fields: Omit<RawHeaderFields, 'size'>, content: stri
   return Buffer.concat([rawTarHeader({ ...fields, size: body.length }), body, Buffer.alloc(padding)]);
 }
 
+/** The body of a pax header: `"<length> <key>=<value>\n"` records, each length counting itself. */
+export function paxRecords(records: Record<string, string>): Buffer {
+  return Buffer.concat(
+    Object.entries(records).map(([key, value]) => {
+      const rest = ` ${key}=${value}\n`;
+      let length = Buffer.byteLength(rest) + 1;
+      while (String(length).length + Buffer.byteLength(rest) > length) length += 1;
+      return Buffer.from(`${length}${rest}`);
+    }),
+  );
+}
+
 /** A regular file under a GNU `L` long-name record, as GNU tar writes names over 100 bytes. */
 export function gnuLongNameEntry(name: string, content: string | Uint8Array): Buffer {
   return Buffer.concat([
