@@ -1,0 +1,226 @@
+/**
+ * A container as a local process speaking the SageMaker container contract: it is started with SageMaker's
+ * variables, is healthy once `GET /ping` answers 200, and serves `POST /invocations`. Its output goes to a
+ * log file, the local stand-in for the container's CloudWatch log stream.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ImageTarget } from './image-map';
+import { freePort } from './ports';
+
+/** Everything needed to start one container. */
+export interface ContainerLaunch {
+  /** Shown in messages: `<endpoint>/<variant>/<hostname>`. */
+  label: string;
+  target: ImageTarget;
+  /** The extracted model data (`SM_MODEL_DIR`; `/opt/ml/model` in SageMaker). */
+  modelDir: string;
+  /** The container definition's `Environment`. */
+  environment: Record<string, string>;
+  multiModel: boolean;
+  logFile: string;
+}
+
+/** The container ended or never became healthy; `reason` is worded for a `FailureReason`. */
+export class ContainerStartError extends Error {
+  override readonly name = 'ContainerStartError';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/** A container's answer to an HTTP request. */
+export interface ContainerResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** No answer within the invocation timeout. */
+export class ContainerTimeoutError extends Error {
+  override readonly name = 'ContainerTimeoutError';
+}
+
+/** The container cannot be reached (it exited, or its port refuses connections). */
+export class ContainerUnreachableError extends Error {
+  override readonly name = 'ContainerUnreachableError';
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ONNX_SERVER = `${here}/../onnx-container/server.ts`;
+const STDERR_TAIL_LINES = 15;
+
+function builtinArgv(): string[] {
+  // The built-in container is TypeScript; tsx is loaded by absolute URL so the child does not depend on its cwd.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return [process.execPath, '--import', tsx, ONNX_SERVER];
+}
+
+export class ContainerProcess {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly stderrTail: string[] = [];
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly exited: Promise<void>;
+  private stopping = false;
+
+  private constructor(
+    readonly launch: ContainerLaunch,
+    readonly port: number,
+    private readonly child: ChildProcess,
+    private readonly log: WriteStream,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        this.log.write(`--- exited (code ${code}, signal ${signal})\n`);
+        resolve();
+      });
+      child.once('error', (error) => {
+        this.exitInfo ??= { code: null, signal: null };
+        this.stderrTail.push(error.message);
+        resolve();
+      });
+    });
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        this.stderrTail.push(line);
+        if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+      }
+    };
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.on('data', keep);
+    child.stderr?.pipe(log, { end: false });
+  }
+
+  /** Starts the process on a free port with SageMaker's variables and the container's `Environment`. */
+  static async start(launch: ContainerLaunch): Promise<ContainerProcess> {
+    const port = await freePort();
+    mkdirSync(dirname(launch.logFile), { recursive: true });
+    const log = createWriteStream(launch.logFile, { flags: 'a' });
+    const argv = launch.target.kind === 'builtin' ? builtinArgv() : launch.target.command;
+    const cwd = launch.target.kind === 'command' ? launch.target.cwd : process.cwd();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...launch.target.environment,
+      ...launch.environment,
+      SAGEMAKER_BIND_TO_PORT: String(port),
+      // A hint, as in SageMaker: ports a container may use internally. Not reserved locally.
+      SAGEMAKER_SAFE_PORT_RANGE: `${Math.min(port + 1, 65000)}-${Math.min(port + 100, 65535)}`,
+      SAGEMAKER_MULTI_MODEL: launch.multiModel ? 'true' : 'false',
+      SM_MODEL_DIR: launch.modelDir,
+    };
+    log.write(`--- starting ${launch.label}: ${argv.join(' ')} (port ${port}, model dir ${launch.modelDir})\n`);
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    return new ContainerProcess(launch, port, child, log);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** The last lines the process wrote to stderr, for failure reasons. */
+  stderr(): string {
+    return this.stderrTail.join('\n');
+  }
+
+  private exitReason(): string {
+    const info = this.exitInfo!;
+    const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+    const tail = this.stderr();
+    return `Container ${this.launch.label} ${how}${tail ? `: ${tail}` : ''}`;
+  }
+
+  /**
+   * Polls `GET /ping` until it answers 200. Fails when the process exits first or `timeoutMs` passes,
+   * with a reason naming the container, its exit code and the end of its stderr.
+   */
+  async waitHealthy(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 20;
+    let last = 'no answer';
+    while (Date.now() < deadline) {
+      if (signal?.aborted) throw new ContainerStartError(`Start of container ${this.launch.label} was cancelled`);
+      if (!this.running) throw new ContainerStartError(this.exitReason());
+      try {
+        const res = await this.request('GET', '/ping', {}, undefined, Math.max(100, Math.min(2000, deadline - Date.now())));
+        if (res.status === 200) return;
+        last = `status ${res.status}`;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await Promise.race([new Promise((r) => setTimeout(r, delay)), this.exited]);
+      delay = Math.min(delay * 2, 250);
+    }
+    if (!this.running) throw new ContainerStartError(this.exitReason());
+    throw new ContainerStartError(
+      `Container ${this.launch.label} did not pass the ping health check within ${Math.round(timeoutMs / 100) / 10} seconds (last: ${last})`,
+    );
+  }
+
+  /** One HTTP request to the container over a kept-alive connection. */
+  request(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    timeoutMs: number,
+  ): Promise<ContainerResponse> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method,
+          path,
+          agent: this.agent,
+          headers: { ...headers, 'content-length': body ? String(body.length) : '0' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+          });
+          res.on('error', (error) => {
+            clearTimeout(timer);
+            reject(new ContainerUnreachableError(`${this.launch.label}: ${error.message}`));
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new ContainerTimeoutError(`${this.launch.label} did not answer ${method} ${path} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(new ContainerUnreachableError(`${this.launch.label}: ${error.message}`));
+      });
+      req.end(body);
+    });
+  }
+
+  /** Stops the process: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
+  async stop(graceMs = 2000): Promise<void> {
+    this.agent.destroy();
+    if (this.running && !this.stopping) {
+      this.stopping = true;
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    } else {
+      await this.exited;
+    }
+    await new Promise<void>((resolve) => this.log.end(resolve));
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The SageMaker emulator: one request handler for the control plane (JSON 1.1, `X-Amz-Target:
+ * SageMaker.<Operation>`) and the runtime (`POST /endpoints/<name>/invocations`), over state kept in the
+ * data directory and containers run as local processes. The local stack's edge routes SageMaker requests
+ * to `handle`; `startSageMakerServer` serves it alone.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { LOCAL_ACCOUNT_ID } from '../../aws/stack-names';
+import { resolveTimeScale, scaledMs } from '../time-scale';
+import type { ApiContext, ApiLimits, TransformRunner } from './api/context';
+import { SageMakerApiError, UnknownOperationError } from './api/errors';
+import { OPERATIONS } from './api/operations';
+import { readBody, sendApiError, sendJson, targetOperation } from './api/protocol';
+import { ImageMap } from './containers/image-map';
+import { EndpointLifecycle } from './hosting/endpoint-lifecycle';
+import { ModelDataCache } from './model-data/model-data-cache';
+import { handleInvocation, isRuntimeRequest } from './runtime/invoke-endpoint';
+import { StateStore } from './state/state-store';
+
+export interface SageMakerEmulatorOptions {
+  /** Where model data is read from (the local stack's S3). */
+  s3: S3Client;
+  /** State (`sagemaker-state.json`), the model-data cache (`model-data/`) and container logs (`logs/`). */
+  dataDir: string;
+  /** Local clock speed (see `src/local/time-scale.ts`); defaults to `SMHOST_TIME_SCALE`, else 1. */
+  timeScale?: number;
+  /** The image map file (see `containers/image-map.ts`); defaults to `SMHOST_IMAGE_MAP`, else `<dataDir>/image-map.json`. */
+  imageMapFile?: string;
+  region?: string;
+  accountId?: string;
+  /** AWS seconds of instance provisioning before containers start, scaled by `timeScale`; default 30. */
+  provisioningSeconds?: number;
+  /**
+   * Floor, in real milliseconds, under the scaled container health-check timeout, so a small time scale
+   * does not fail containers that need a real second or two to start; default 30000.
+   */
+  minHealthCheckTimeoutMs?: number;
+  /** Real seconds a container has to answer an invocation; default 60, as in SageMaker. */
+  invocationTimeoutSeconds?: number;
+  limits?: Partial<ApiLimits>;
+  /** Runs transform jobs; without one, jobs are recorded and stay `InProgress` until stopped. */
+  transformRunner?: TransformRunner;
+  /** Bring endpoints recorded as in service back up on start; default true. */
+  recoverEndpoints?: boolean;
+  /** Random source for weighted variant routing; default `Math.random`. */
+  random?: () => number;
+}
+
+export interface SageMakerEmulator {
+  /** Serves one SageMaker request (control plane or runtime). Never rejects: failures become AWS errors. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * The container processes serving an endpoint now (a local-only view, nothing AWS has): which variant,
+   * instance and container each is, its pid and port.
+   */
+  containers(endpointName: string): ContainerInfo[];
+  /** Waits until the endpoint's current transition (create, update, delete) has finished. */
+  settled(endpointName: string): Promise<void>;
+  /** Stops every container process; state stays on disk. */
+  close(): Promise<void>;
+}
+
+export interface ContainerInfo {
+  variant: string;
+  /** 1-based instance number within the variant. */
+  instance: number;
+  hostname: string;
+  image: string;
+  pid: number | undefined;
+  port: number;
+}
+
+const MAX_CONTROL_BODY = 10 * 1024 * 1024;
+
+/** Creates the emulator. Throws `ImageMapError` or `StateFileError` when those files are unusable. */
+export function createSageMakerEmulator(options: SageMakerEmulatorOptions): SageMakerEmulator {
+  const timeScale = resolveTimeScale(options.timeScale);
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const arn = { region, accountId: options.accountId ?? LOCAL_ACCOUNT_ID };
+  const store = new StateStore(options.dataDir);
+  const images = ImageMap.load(options.imageMapFile, options.dataDir);
+  const logsDir = join(options.dataDir, 'logs');
+  const modelData = new ModelDataCache(options.s3, join(options.dataDir, 'model-data'));
+  const minHealthMs = options.minHealthCheckTimeoutMs ?? 30_000;
+  const lifecycle = new EndpointLifecycle(
+    store,
+    {
+      images,
+      modelData,
+      logsDir,
+      healthCheckTimeoutMs: (seconds) => Math.max(scaledMs(seconds ?? 600, timeScale), minHealthMs),
+      downloadTimeoutMs: (seconds) => Math.max(scaledMs(seconds ?? 3600, timeScale), 60_000),
+    },
+    { provisioningSeconds: options.provisioningSeconds ?? 30, timeScale },
+  );
+  const api: ApiContext = {
+    store,
+    arn,
+    lifecycle,
+    limits: { maxInstancesPerVariant: 4, maxEndpoints: 100, ...options.limits },
+    transforms: { runner: options.transformRunner, running: new Map() },
+  };
+  const runtime = {
+    store,
+    lifecycle,
+    arn,
+    logsDir,
+    invocationTimeoutMs: (options.invocationTimeoutSeconds ?? 60) * 1000,
+    random: options.random ?? Math.random,
+  };
+  if (options.recoverEndpoints !== false) lifecycle.recover();
+
+  async function controlPlane(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const operation = targetOperation(req);
+    if (operation === undefined || req.method !== 'POST') {
+      req.resume();
+      throw new SageMakerApiError(
+        'UnknownOperationException',
+        'Expected a SageMaker JSON 1.1 request (POST / with X-Amz-Target: SageMaker.<Operation>) or POST /endpoints/<name>/invocations.',
+      );
+    }
+    const handler = OPERATIONS[operation];
+    if (!handler) {
+      req.resume();
+      throw new UnknownOperationError(operation);
+    }
+    const body = await readBody(req, MAX_CONTROL_BODY);
+    if (body === undefined) throw new SageMakerApiError('SerializationException', `Request body over ${MAX_CONTROL_BODY} bytes.`);
+    let input: unknown = {};
+    if (body.length > 0) {
+      try {
+        input = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new SageMakerApiError('SerializationException', 'The request body is not valid JSON.');
+      }
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      throw new SageMakerApiError('SerializationException', 'The request body must be a JSON object.');
+    }
+    sendJson(res, 200, handler(input as Record<string, unknown>, api));
+  }
+
+  return {
+    async handle(req, res) {
+      if (isRuntimeRequest(req)) return handleInvocation(req, res, runtime);
+      try {
+        await controlPlane(req, res);
+      } catch (error) {
+        if (error instanceof SageMakerApiError) return sendApiError(res, error);
+        sendApiError(res, new SageMakerApiError('InternalFailure', `The emulator failed: ${(error as Error).message}`, 500));
+      }
+    },
+    containers(endpointName) {
+      const deployment = lifecycle.deployment(endpointName);
+      if (!deployment) return [];
+      return deployment.variants.flatMap((v) =>
+        v.instances.flatMap((instance, i) =>
+          instance.containers.map((c) => ({
+            variant: v.name,
+            instance: i + 1,
+            hostname: c.hostname,
+            image: c.image,
+            pid: c.process.pid,
+            port: c.process.port,
+          })),
+        ),
+      );
+    },
+    settled: (endpointName) => lifecycle.settled(endpointName),
+    close: () => lifecycle.close(),
+  };
+}

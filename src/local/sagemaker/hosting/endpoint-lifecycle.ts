@@ -1,0 +1,251 @@
+/**
+ * Endpoint status progression, as SageMaker shows it: `Creating` → `InService` or `Failed`; `Updating` →
+ * `InService` on the new configuration, or (the new one having failed) `RollingBack` → `InService` on the
+ * old one with the reason in `FailureReason`; `Deleting` → gone, with every process stopped.
+ * The running processes live here, the records in the state store.
+ */
+import { scaledMs } from '../../time-scale';
+import type { ResourceRecord, StateStore } from '../state/state-store';
+import { nowSeconds } from '../state/state-store';
+import {
+  bringUpDeployment,
+  DeploymentFailedError,
+  stopDeployment,
+  type Deployment,
+  type DeploymentContext,
+} from './deployment';
+
+export interface LifecycleOptions {
+  /** AWS seconds an instance takes to be provisioned before containers start (scaled by `timeScale`). */
+  provisioningSeconds: number;
+  timeScale: number;
+}
+
+interface Transition {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** Variants as `DescribeEndpoint` lists them once the deployment serves. */
+function variantSummaries(deployment: Deployment): ResourceRecord[] {
+  const at = deployment.startedAt / 1000;
+  return deployment.variants.map((v) => ({
+    VariantName: v.name,
+    DeployedImages: v.images.map((image) => ({ SpecifiedImage: image, ResolvedImage: image, ResolutionTime: at })),
+    CurrentWeight: v.weight,
+    DesiredWeight: v.weight,
+    CurrentInstanceCount: v.instances.length,
+    DesiredInstanceCount: v.instances.length,
+  }));
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new DeploymentFailedError('cancelled'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new DeploymentFailedError('cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class EndpointLifecycle {
+  private readonly live = new Map<string, Deployment>();
+  private readonly transitions = new Map<string, Transition>();
+  /** Endpoints being brought back after a restart: they answer `ServiceUnavailable` meanwhile. */
+  private readonly recovering = new Set<string>();
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly ctx: DeploymentContext,
+    private readonly options: LifecycleOptions,
+  ) {}
+
+  /** The deployment serving `endpointName`, if any. */
+  deployment(endpointName: string): Deployment | undefined {
+    return this.live.get(endpointName.toLowerCase());
+  }
+
+  isRecovering(endpointName: string): boolean {
+    return this.recovering.has(endpointName.toLowerCase());
+  }
+
+  /** Waits for the endpoint's current transition (create, update, delete) to finish; for tests and shutdown. */
+  async settled(endpointName: string): Promise<void> {
+    await this.transitions.get(endpointName.toLowerCase())?.done;
+  }
+
+  private modelsOf(config: ResourceRecord): Map<string, ResourceRecord> {
+    const models = new Map<string, ResourceRecord>();
+    for (const variant of config.ProductionVariants as ResourceRecord[]) {
+      const model = this.store.get('models', String(variant.ModelName));
+      if (model) models.set(String(variant.ModelName).toLowerCase(), structuredClone(model));
+    }
+    return models;
+  }
+
+  private run(endpointName: string, work: (signal: AbortSignal) => Promise<void>): void {
+    const key = endpointName.toLowerCase();
+    const controller = new AbortController();
+    const done = work(controller.signal)
+      .catch((error: unknown) => {
+        // The work functions record their own failures; this only keeps a bug from becoming an unhandled rejection.
+        console.error(`sagemaker emulator: endpoint ${endpointName}: ${(error as Error).message}`);
+      })
+      .finally(() => {
+        if (this.transitions.get(key)?.controller === controller) this.transitions.delete(key);
+      });
+    this.transitions.set(key, { controller, done });
+  }
+
+  private async bringUp(endpointName: string, config: ResourceRecord, signal: AbortSignal): Promise<Deployment> {
+    await abortableDelay(scaledMs(this.options.provisioningSeconds, this.options.timeScale), signal);
+    return bringUpDeployment(endpointName, config, this.modelsOf(config), this.ctx, signal);
+  }
+
+  /** Starts creating an endpoint whose record (status `Creating`) is already stored. */
+  create(endpointName: string, config: ResourceRecord): void {
+    this.run(endpointName, async (signal) => {
+      try {
+        const deployment = await this.bringUp(endpointName, config, signal);
+        if (signal.aborted) {
+          await stopDeployment(deployment);
+          return;
+        }
+        this.live.set(endpointName.toLowerCase(), deployment);
+        this.store.update('endpoints', endpointName, {
+          EndpointStatus: 'InService',
+          FailureReason: undefined,
+          ProductionVariants: variantSummaries(deployment),
+          LastModifiedTime: nowSeconds(),
+        });
+      } catch (error) {
+        if (signal.aborted) return;
+        this.store.update('endpoints', endpointName, {
+          EndpointStatus: 'Failed',
+          FailureReason: (error as DeploymentFailedError).reason ?? (error as Error).message,
+          LastModifiedTime: nowSeconds(),
+        });
+      }
+    });
+  }
+
+  /** Starts an update to `config`; the old deployment keeps serving until the new one is healthy. */
+  update(endpointName: string, config: ResourceRecord): void {
+    this.run(endpointName, async (signal) => {
+      try {
+        const deployment = await this.bringUp(endpointName, config, signal);
+        if (signal.aborted) {
+          await stopDeployment(deployment);
+          return;
+        }
+        const key = endpointName.toLowerCase();
+        const old = this.live.get(key);
+        this.live.set(key, deployment);
+        this.store.update('endpoints', endpointName, {
+          EndpointStatus: 'InService',
+          EndpointConfigName: config.EndpointConfigName,
+          FailureReason: undefined,
+          ProductionVariants: variantSummaries(deployment),
+          PendingDeploymentSummary: undefined,
+          LastModifiedTime: nowSeconds(),
+        });
+        // Requests already routed to the old containers finish before those stop.
+        if (old) setTimeout(() => void stopDeployment(old), 200);
+      } catch (error) {
+        if (signal.aborted) return;
+        const reason = (error as DeploymentFailedError).reason ?? (error as Error).message;
+        this.store.update('endpoints', endpointName, { EndpointStatus: 'RollingBack', LastModifiedTime: nowSeconds() });
+        this.store.update('endpoints', endpointName, {
+          EndpointStatus: 'InService',
+          FailureReason: `Update to endpoint configuration ${config.EndpointConfigName} failed and was rolled back: ${reason}`,
+          PendingDeploymentSummary: undefined,
+          LastModifiedTime: nowSeconds(),
+        });
+      }
+    });
+  }
+
+  /** Stops whatever the endpoint runs or is starting, then calls `removed` (which drops the record). */
+  delete(endpointName: string, removed: () => void): void {
+    const key = endpointName.toLowerCase();
+    const pending = this.transitions.get(key);
+    pending?.controller.abort();
+    this.run(endpointName, async () => {
+      await pending?.done;
+      const deployment = this.live.get(key);
+      this.live.delete(key);
+      this.recovering.delete(key);
+      if (deployment) await stopDeployment(deployment);
+      removed();
+    });
+  }
+
+  /**
+   * Brings endpoints back after a restart of the emulator, from the records: in-service endpoints restart
+   * their current configuration (answering `ServiceUnavailable` until ready), interrupted creations start
+   * over, interrupted updates stay on the old configuration, interrupted deletions complete.
+   */
+  recover(): void {
+    for (const record of this.store.list('endpoints')) {
+      const name = String(record.EndpointName);
+      const status = record.EndpointStatus;
+      if (status === 'Deleting') {
+        this.store.delete('endpoints', name);
+        continue;
+      }
+      if (status === 'Failed') continue;
+      const config = this.store.get('endpointConfigs', String(record.EndpointConfigName));
+      if (!config) {
+        this.store.update('endpoints', name, {
+          EndpointStatus: 'Failed',
+          FailureReason: `Endpoint configuration ${record.EndpointConfigName} no longer exists, so the endpoint could not be restored after a restart.`,
+        });
+        continue;
+      }
+      if (status === 'Creating') {
+        this.create(name, config);
+        continue;
+      }
+      if (status === 'Updating' || status === 'RollingBack') {
+        this.store.update('endpoints', name, {
+          EndpointStatus: 'InService',
+          FailureReason: 'The update was interrupted by a restart of the local stack; the endpoint stays on its previous configuration.',
+          PendingDeploymentSummary: undefined,
+        });
+      }
+      const key = name.toLowerCase();
+      this.recovering.add(key);
+      this.run(name, async (signal) => {
+        try {
+          const deployment = await bringUpDeployment(name, config, this.modelsOf(config), this.ctx, signal);
+          if (signal.aborted) return void (await stopDeployment(deployment));
+          this.live.set(key, deployment);
+        } catch (error) {
+          if (signal.aborted) return;
+          this.store.update('endpoints', name, {
+            EndpointStatus: 'Failed',
+            FailureReason: `Restoring the endpoint after a restart failed: ${(error as DeploymentFailedError).reason ?? (error as Error).message}`,
+            LastModifiedTime: nowSeconds(),
+          });
+        } finally {
+          this.recovering.delete(key);
+        }
+      });
+    }
+  }
+
+  /** Cancels every transition and stops every process (the records stay, for the next start). */
+  async close(): Promise<void> {
+    for (const t of this.transitions.values()) t.controller.abort();
+    await Promise.all([...this.transitions.values()].map((t) => t.done));
+    const deployments = [...this.live.values()];
+    this.live.clear();
+    await Promise.all(deployments.map(stopDeployment));
+  }
+}

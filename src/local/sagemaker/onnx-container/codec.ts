@@ -1,0 +1,270 @@
+/**
+ * The built-in ONNX container's wire format (DESIGN.md §3): `application/json` as `{"instances": rows}`,
+ * `{"inputs": rows}` or `{"predictions": rows}` (so JSON chains through a serial pipeline), a bare array of
+ * rows, or `text/csv` with one row per line; answers `{"predictions": rows}` or CSV by `Accept`.
+ *
+ * Pure functions over bytes and plain tensors, so the rules can be tested without a process or a model.
+ */
+
+/** A request the container cannot serve; `status` is what the container answers (400, 406, 415). */
+export class ContainerRequestError extends Error {
+  override readonly name = 'ContainerRequestError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Element types the container reads and writes, as onnxruntime names them. */
+export type TensorType = 'float32' | 'float64' | 'int32' | 'int64' | 'string' | 'bool' | 'uint8' | 'int8';
+
+/** What the container knows about a graph input from the model's metadata. */
+export interface InputSpec {
+  name: string;
+  type: TensorType;
+  /** Declared rank (0 when the model does not say). */
+  rank: number;
+}
+
+/** A tensor's content before it becomes an `ort.Tensor`. */
+export interface TensorData {
+  type: TensorType;
+  data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | string[] | boolean[];
+  dims: number[];
+}
+
+type Cell = number | string | boolean;
+type Row = Cell | Row[];
+
+export const JSON_CONTENT_TYPE = 'application/json';
+export const CSV_CONTENT_TYPE = 'text/csv';
+
+/** The media type without parameters, lower-cased (`text/csv; charset=utf-8` → `text/csv`). */
+export function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function parseCsv(text: string): Row[] {
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0) throw new ContainerRequestError(400, 'text/csv body has no rows');
+  return lines.map((line, i) => {
+    if (line === '') throw new ContainerRequestError(400, `text/csv line ${i + 1} is empty`);
+    return splitCsvLine(line, i + 1);
+  });
+}
+
+function splitCsvLine(line: string, lineNumber: number): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"' && cell === '') quoted = true;
+    else if (ch === ',') {
+      cells.push(cell);
+      cell = '';
+    } else cell += ch;
+  }
+  if (quoted) throw new ContainerRequestError(400, `text/csv line ${lineNumber} has an unterminated quote`);
+  cells.push(cell);
+  return cells;
+}
+
+function rowsFromJson(body: unknown, inputs: InputSpec[]): Map<string, Row[]> {
+  const single = (rows: unknown, where: string): Map<string, Row[]> => {
+    if (!Array.isArray(rows)) throw new ContainerRequestError(400, `${where} must be an array of rows`);
+    if (inputs.length !== 1) {
+      throw new ContainerRequestError(
+        400,
+        `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); send {"inputs": {"<input name>": rows, ...}}`,
+      );
+    }
+    return new Map([[inputs[0]!.name, rows as Row[]]]);
+  };
+  if (Array.isArray(body)) return single(body, 'the JSON body');
+  if (typeof body !== 'object' || body === null) {
+    throw new ContainerRequestError(400, 'the JSON body must be an array of rows or an object with "instances", "inputs" or "predictions"');
+  }
+  const record = body as Record<string, unknown>;
+  for (const key of ['instances', 'inputs', 'predictions']) {
+    if (!(key in record)) continue;
+    const value = record[key];
+    if (key === 'inputs' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      const named = new Map<string, Row[]>();
+      for (const [name, rows] of Object.entries(value)) {
+        if (!inputs.some((i) => i.name === name)) {
+          throw new ContainerRequestError(400, `"inputs" names ${JSON.stringify(name)}, which is not an input of the model (${inputs.map((i) => i.name).join(', ')})`);
+        }
+        if (!Array.isArray(rows)) throw new ContainerRequestError(400, `"inputs".${name} must be an array of rows`);
+        named.set(name, rows as Row[]);
+      }
+      for (const input of inputs) {
+        if (!named.has(input.name)) throw new ContainerRequestError(400, `"inputs" lacks the model input ${JSON.stringify(input.name)}`);
+      }
+      return named;
+    }
+    return single(value, `"${key}"`);
+  }
+  throw new ContainerRequestError(400, 'the JSON body must be an array of rows or an object with "instances", "inputs" or "predictions"');
+}
+
+function shapeOf(row: Row, where: string): number[] {
+  if (!Array.isArray(row)) return [];
+  if (row.length === 0) throw new ContainerRequestError(400, `${where} is an empty array`);
+  const inner = shapeOf(row[0]!, `${where}[0]`);
+  row.forEach((cell, i) => {
+    const s = shapeOf(cell, `${where}[${i}]`);
+    if (s.length !== inner.length || s.some((d, k) => d !== inner[k])) {
+      throw new ContainerRequestError(400, `${where}[${i}] has a different shape from ${where}[0]`);
+    }
+  });
+  return [row.length, ...inner];
+}
+
+function convertCell(cell: Cell, type: TensorType, where: string): number | bigint | string | boolean {
+  if (type === 'string') return typeof cell === 'string' ? cell : String(cell);
+  if (type === 'bool') {
+    if (typeof cell === 'boolean') return cell;
+    if (cell === 'true' || cell === '1' || cell === 1) return true;
+    if (cell === 'false' || cell === '0' || cell === 0) return false;
+    throw new ContainerRequestError(400, `${where} must be a boolean, got ${JSON.stringify(cell)}`);
+  }
+  const n = typeof cell === 'number' ? cell : typeof cell === 'string' && cell.trim() !== '' ? Number(cell) : Number.NaN;
+  if (Number.isNaN(n) && !(typeof cell === 'string' && cell.trim().toLowerCase() === 'nan')) {
+    throw new ContainerRequestError(400, `${where} must be a number, got ${JSON.stringify(cell)}`);
+  }
+  if (type === 'float32' || type === 'float64') return n;
+  if (!Number.isInteger(n)) throw new ContainerRequestError(400, `${where} must be an integer for a ${type} input, got ${JSON.stringify(cell)}`);
+  return type === 'int64' ? BigInt(n) : n;
+}
+
+function toTensor(rows: Row[], input: InputSpec): TensorData {
+  if (rows.length === 0) throw new ContainerRequestError(400, `no rows for input ${JSON.stringify(input.name)}`);
+  // A rank-1 input takes one scalar per row; CSV and JSON both may wrap it in a one-cell row.
+  const normalized = input.rank === 1 ? rows.map((r) => (Array.isArray(r) && r.length === 1 ? r[0]! : r)) : rows;
+  const rowShape = shapeOf(normalized[0]!, 'row 0');
+  normalized.forEach((row, i) => {
+    const s = shapeOf(row, `row ${i}`);
+    if (s.length !== rowShape.length || s.some((d, k) => d !== rowShape[k])) {
+      throw new ContainerRequestError(400, `row ${i} has shape [${s.join(', ')}], row 0 has [${rowShape.join(', ')}]`);
+    }
+  });
+  const dims = [normalized.length, ...rowShape];
+  if (input.rank > 0 && dims.length !== input.rank) {
+    throw new ContainerRequestError(
+      400,
+      `input ${JSON.stringify(input.name)} has rank ${input.rank}, the rows make a tensor of shape [${dims.join(', ')}]`,
+    );
+  }
+  const flat: { cell: Cell; where: string }[] = [];
+  const walk = (row: Row, where: string) => {
+    if (Array.isArray(row)) row.forEach((c, k) => walk(c, `${where}[${k}]`));
+    else flat.push({ cell: row, where });
+  };
+  normalized.forEach((row, i) => walk(row, `row ${i}`));
+  const values = flat.map(({ cell, where }) => convertCell(cell, input.type, where));
+  const data = (() => {
+    switch (input.type) {
+      case 'float32':
+        return Float32Array.from(values as number[]);
+      case 'float64':
+        return Float64Array.from(values as number[]);
+      case 'int32':
+        return Int32Array.from(values as number[]);
+      case 'int64':
+        return BigInt64Array.from(values as bigint[]);
+      case 'uint8':
+        return Uint8Array.from(values as number[]);
+      case 'int8':
+        return Int8Array.from(values as number[]);
+      case 'bool':
+        return values as boolean[];
+      case 'string':
+        return values as string[];
+    }
+  })();
+  return { type: input.type, data, dims };
+}
+
+/**
+ * Decodes a request body into one tensor per model input.
+ *
+ * @throws {ContainerRequestError} 415 for a content type other than JSON or CSV, 400 for malformed rows.
+ */
+export function decodeRequest(body: Buffer, contentType: string | undefined, inputs: InputSpec[]): Map<string, TensorData> {
+  const type = mediaType(contentType) || JSON_CONTENT_TYPE;
+  let rows: Map<string, Row[]>;
+  if (type === JSON_CONTENT_TYPE) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new ContainerRequestError(400, `the body is not valid JSON: ${(error as Error).message}`);
+    }
+    rows = rowsFromJson(parsed, inputs);
+  } else if (type === CSV_CONTENT_TYPE) {
+    if (inputs.length !== 1) throw new ContainerRequestError(400, `text/csv needs a model with one input; this one has ${inputs.length}`);
+    rows = new Map([[inputs[0]!.name, parseCsv(body.toString('utf8'))]]);
+  } else {
+    throw new ContainerRequestError(415, `content type ${JSON.stringify(contentType)} is not supported; use application/json or text/csv`);
+  }
+  const tensors = new Map<string, TensorData>();
+  for (const input of inputs) tensors.set(input.name, toTensor(rows.get(input.name)!, input));
+  return tensors;
+}
+
+function jsonCell(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return value;
+}
+
+/** Splits a flat tensor into rows along its first dimension, each row nested by the remaining ones. */
+export function tensorRows(data: ArrayLike<unknown>, dims: readonly number[]): unknown[] {
+  const values = Array.from(data, jsonCell);
+  if (dims.length === 0) return values;
+  const nest = (offset: number, shape: readonly number[]): unknown => {
+    if (shape.length === 0) return values[offset];
+    const [size, ...rest] = shape;
+    const stride = rest.reduce((a, b) => a * b, 1);
+    return Array.from({ length: size! }, (_, i) => nest(offset + i * stride, rest));
+  };
+  const [rows, ...rest] = dims;
+  const stride = rest.reduce((a, b) => a * b, 1);
+  return Array.from({ length: rows! }, (_, i) => nest(i * stride, rest));
+}
+
+function csvCell(value: unknown): string {
+  const text = String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The content type the container answers with for an `Accept` header. */
+export function responseType(accept: string | undefined): string {
+  const wanted = (accept ?? '').split(',').map(mediaType).filter((t) => t !== '');
+  if (wanted.length === 0) return JSON_CONTENT_TYPE;
+  for (const type of wanted) {
+    if (type === JSON_CONTENT_TYPE || type === '*/*' || type === 'application/*') return JSON_CONTENT_TYPE;
+    if (type === CSV_CONTENT_TYPE || type === 'text/*') return CSV_CONTENT_TYPE;
+  }
+  throw new ContainerRequestError(406, `accept ${JSON.stringify(accept)} is not supported; use application/json or text/csv`);
+}
+
+/** Encodes an output tensor as `{"predictions": rows}` or as CSV, one row per line. */
+export function encodeResponse(data: ArrayLike<unknown>, dims: readonly number[], contentType: string): Buffer {
+  const rows = tensorRows(data, dims);
+  if (contentType === CSV_CONTENT_TYPE) {
+    const flatten = (row: unknown): unknown[] => (Array.isArray(row) ? row.flatMap(flatten) : [row]);
+    return Buffer.from(rows.map((row) => flatten(row).map(csvCell).join(',')).join('\n') + '\n', 'utf8');
+  }
+  return Buffer.from(JSON.stringify({ predictions: rows }), 'utf8');
+}
