@@ -20,17 +20,27 @@ import {
 } from './resource-checks';
 import { loadResourceSchemas, type ResourceSchemas } from './resource-schemas';
 import { STAR_RESOURCE_ALLOWLIST } from './star-resource-allowlist';
+import {
+  checkStateMachineDefinitions,
+  loadStateMachineDefinitionValidator,
+  type StateMachineDefinitionValidator,
+} from './state-machine-definitions';
 import { asTemplate, type CfnTemplate } from './template';
 
 /** The data the checks read, loaded once and reusable across templates. */
 export interface TemplateCheckData {
   schemas: ResourceSchemas;
   iam: IamCatalog;
+  stateMachineDefinitions: StateMachineDefinitionValidator;
 }
 
-/** Loads the resource schemas and IAM actions list from the shared `cfn-schemas` directory. */
+/** Loads the resource schemas, IAM actions list and ASL schema from the shared `cfn-schemas` directory. */
 export function loadTemplateCheckData(cfnSchemasDir: string): TemplateCheckData {
-  return { schemas: loadResourceSchemas(cfnSchemasDir), iam: loadIamCatalog(join(cfnSchemasDir, 'iam-policies.json')) };
+  return {
+    schemas: loadResourceSchemas(cfnSchemasDir),
+    iam: loadIamCatalog(join(cfnSchemasDir, 'iam-policies.json')),
+    stateMachineDefinitions: loadStateMachineDefinitionValidator(join(cfnSchemasDir, 'stepfunctions-definition.json')),
+  };
 }
 
 export interface CheckTemplateOptions {
@@ -167,6 +177,7 @@ export function checkTemplate(
       record(checkBucketPublicAccess(resolved), suffix);
       record(checkBucketTlsOnly(resolved, statements, evaluator), suffix);
       record(checkNotificationQueuePolicies(resolved, statements, evaluator), suffix);
+      record(checkStateMachineDefinitions(resolved, data.stateMachineDefinitions), suffix);
     } catch (error) {
       if (!(error instanceof TemplateEvaluationError)) throw error;
       record([{ check: 'intrinsics', message: error.message }], suffix);

@@ -12,7 +12,8 @@ export type CheckName =
   | 'queue-visibility-timeout'
   | 'bucket-public-access'
   | 'bucket-tls-only'
-  | 'notification-queue-policy';
+  | 'notification-queue-policy'
+  | 'state-machine-definition';
 
 /** One rule a template breaks: which check, on which resource, and why, in words a reader can act on. */
 export interface TemplateFinding {

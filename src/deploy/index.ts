@@ -10,5 +10,6 @@ export * from './resource-checks';
 export * from './resource-schemas';
 export * from './shared-dir';
 export * from './star-resource-allowlist';
+export * from './state-machine-definitions';
 export * from './template';
 export * from './zip-entries';

@@ -76,10 +76,46 @@ function describe(error: ErrorObject): SchemaViolation {
   return { pointer: error.instancePath, message };
 }
 
-/** Loads schemas from a directory of `aws-<service>-<type>.json` files. */
-export function loadResourceSchemas(dir: string): ResourceSchemas {
+/**
+ * An Ajv set up for the shared schemas: non-strict (CloudFormation keywords ignored), every error reported,
+ * Python-style patterns translated.
+ */
+export function createSchemaValidator(): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, code: { regExp: pythonPattern } });
   addFormats(ajv);
+  return ajv;
+}
+
+/** Compiles a schema of the shared data, registering its non-standard formats as accepting anything. */
+export function compileSharedSchema(ajv: Ajv, schema: Record<string, unknown>): ValidateFunction {
+  // `$schema`/`$id` name CloudFormation's meta-schema, which Ajv neither has nor needs.
+  const { $schema: _schema, $id: _id, ...rest } = schema;
+  const formats = new Set<string>();
+  collectFormats(rest, formats);
+  for (const format of formats) {
+    if (!ajv.formats[format]) ajv.addFormat(format, true);
+  }
+  return ajv.compile(rest);
+}
+
+/** The violations a compiled validator found, one per pointer and message. */
+export function violationsOf(validator: ValidateFunction): SchemaViolation[] {
+  const seen = new Set<string>();
+  const violations: SchemaViolation[] = [];
+  for (const error of validator.errors ?? []) {
+    const violation = describe(error);
+    const key = `${violation.pointer} ${violation.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      violations.push(violation);
+    }
+  }
+  return violations;
+}
+
+/** Loads schemas from a directory of `aws-<service>-<type>.json` files. */
+export function loadResourceSchemas(dir: string): ResourceSchemas {
+  const ajv = createSchemaValidator();
   const validators = new Map<string, ValidateFunction>();
   const raw = new Map<string, Record<string, unknown>>();
 
@@ -97,14 +133,7 @@ export function loadResourceSchemas(dir: string): ResourceSchemas {
   function validatorOf(type: string): ValidateFunction {
     let validator = validators.get(type);
     if (validator === undefined) {
-      // `$schema`/`$id` name CloudFormation's meta-schema, which Ajv neither has nor needs.
-      const { $schema: _schema, $id: _id, ...schema } = schemaOf(type);
-      const formats = new Set<string>();
-      collectFormats(schema, formats);
-      for (const format of formats) {
-        if (!ajv.formats[format]) ajv.addFormat(format, true);
-      }
-      validator = ajv.compile(schema);
+      validator = compileSharedSchema(ajv, schemaOf(type));
       validators.set(type, validator);
     }
     return validator;
@@ -114,18 +143,7 @@ export function loadResourceSchemas(dir: string): ResourceSchemas {
     has: (type) => existsSync(join(dir, schemaFileName(type))),
     validate(type, properties) {
       const validator = validatorOf(type);
-      if (validator(properties)) return [];
-      const seen = new Set<string>();
-      const violations: SchemaViolation[] = [];
-      for (const error of validator.errors ?? []) {
-        const violation = describe(error);
-        const key = `${violation.pointer} ${violation.message}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          violations.push(violation);
-        }
-      }
-      return violations;
+      return validator(properties) ? [] : violationsOf(validator);
     },
     readOnlyProperties(type) {
       const list = schemaOf(type).readOnlyProperties;

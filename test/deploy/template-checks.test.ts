@@ -463,4 +463,50 @@ describe('Function: checkTemplate (each check can fail)', () => {
       },
     ]);
   });
+  it('checks state machine definitions against the ASL schema, after resolving their intrinsics', () => {
+    // Prepare
+    const addStateMachine = (t: ReturnType<typeof validTemplate>, definition: string): void => {
+      t.Resources.StatesRole = {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+          },
+        },
+      };
+      t.Resources.Deploy = {
+        Type: 'AWS::StepFunctions::StateMachine',
+        Properties: {
+          RoleArn: { 'Fn::GetAtt': ['StatesRole', 'Arn'] },
+          DefinitionString: { 'Fn::Sub': [definition, { QueueUrl: { Ref: 'Queue' } }] },
+        },
+      };
+    };
+    const good = JSON.stringify({
+      StartAt: 'Notify',
+      States: {
+        Notify: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::sqs:sendMessage',
+          Parameters: { QueueUrl: '${QueueUrl}', 'MessageBody.$': '$' },
+          End: true,
+        },
+      },
+    });
+    const bad = JSON.stringify({ States: { Notify: { Type: 'Teleport', End: true } } });
+
+    // Act
+    const accepted = findingsOf((t) => addStateMachine(t, good));
+    const refused = findingsOf((t) => addStateMachine(t, bad), 'state-machine-definition');
+    const notJson = findingsOf((t) => addStateMachine(t, '{"StartAt": '), 'state-machine-definition');
+
+    // Assess
+    expect(accepted).toEqual([]);
+    expect(refused.map((f) => f.message)).toEqual(
+      expect.arrayContaining([expect.stringContaining("must have required property 'StartAt'")]),
+    );
+    expect(refused.length).toBeGreaterThan(1);
+    expect(notJson.map((f) => f.message)).toEqual([expect.stringMatching(/^DefinitionString is not JSON/)]);
+  });
 });
