@@ -1,0 +1,50 @@
+/** The command line of `npm run local`: options, their rules, and the usage text. */
+import { parseArgs } from 'node:util';
+import type { LocalStackOptions } from './stack';
+
+/** Raised for a bad command line; the message names the option and the rule. */
+export class LocalCommandLineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalCommandLineError';
+  }
+}
+
+/** Parses the command line into stack options. */
+export function parseLocalArgs(argv: string[]): LocalStackOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string', default: '4566' },
+        'data-dir': { type: 'string', default: '.local' },
+        ephemeral: { type: 'boolean', default: false },
+        'time-scale': { type: 'string' },
+        stage: { type: 'string' },
+        region: { type: 'string' },
+        config: { type: 'string', default: 'serverless.yml' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new LocalCommandLineError(`${(error as Error).message}\nusage: npm run local -- [--port 4566] [--data-dir .local] [--ephemeral] [--time-scale 0.01] [--stage dev] [--region us-east-1] [--config serverless.yml]`);
+  }
+  const { values } = parsed;
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port > 65535) throw new LocalCommandLineError(`--port must be an integer from 0 to 65535 (0 picks a free port); got "${values.port}"`);
+  let timeScale: number | undefined;
+  if (values['time-scale'] !== undefined) {
+    timeScale = Number(values['time-scale']);
+    if (!Number.isFinite(timeScale) || timeScale <= 0 || timeScale > 1000) throw new LocalCommandLineError(`--time-scale must be a number greater than 0 and at most 1000 (0.01 = 100x faster); got "${values['time-scale']}"`);
+  }
+  return {
+    port,
+    dataDir: values['data-dir'],
+    ephemeral: values.ephemeral,
+    serverlessYml: values.config,
+    ...(timeScale !== undefined ? { timeScale } : {}),
+    options: { stage: values.stage, region: values.region },
+  };
+}

@@ -1,0 +1,429 @@
+/**
+ * Reads `serverless.yml` into what the local stack creates and wires: buckets with their queue
+ * notifications, queues with their redrive policies, tables, and functions with their SQS event sources
+ * and resolved environments. `serverless.yml` is the single source of truth: nothing here restates it.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { load } from 'js-yaml';
+import { evaluateCondition, resolveIntrinsics, type IntrinsicContext, type ResourceAttributes } from './intrinsics';
+import { resolveVariables } from './variables';
+
+/** Raised when `serverless.yml` holds something the local stack cannot run; the message names the path and the rule. */
+export class ServerlessConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerlessConfigError';
+  }
+}
+
+export interface QueueNotificationSpec {
+  /** The `configurationId` events carry. */
+  id: string;
+  /** Event patterns such as `s3:ObjectCreated:*`. */
+  events: string[];
+  queueArn: string;
+  queueName: string;
+  prefix?: string;
+  suffix?: string;
+}
+
+export interface BucketSpec {
+  logicalId: string;
+  name: string;
+  notifications: QueueNotificationSpec[];
+}
+
+export interface RedrivePolicySpec {
+  deadLetterTargetArn: string;
+  maxReceiveCount: number;
+}
+
+export interface QueueSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  /** SQS attribute names and string values, as CreateQueue takes them. */
+  attributes: Record<string, string>;
+}
+
+export interface TableSpec {
+  logicalId: string;
+  name: string;
+  /** The CreateTable input (keys, attribute definitions, billing, indexes). */
+  createTable: Record<string, unknown>;
+}
+
+export interface SqsEventSpec {
+  queueArn: string;
+  queueName: string;
+  batchSize: number;
+  /** Seconds, as on AWS; the local stack scales it with the time scale. */
+  maximumBatchingWindow: number;
+  reportBatchItemFailures: boolean;
+  maximumConcurrency?: number;
+  enabled: boolean;
+}
+
+export interface FunctionSpec {
+  key: string;
+  name: string;
+  /** `path/to/file.exportName`, relative to the service directory. */
+  handler: string;
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memorySize: number;
+  sqsEvents: SqsEventSpec[];
+}
+
+export interface StackConfig {
+  service: string;
+  stage: string;
+  region: string;
+  accountId: string;
+  stackName: string;
+  buckets: BucketSpec[];
+  queues: QueueSpec[];
+  tables: TableSpec[];
+  functions: FunctionSpec[];
+  /** Things in the file the local stack does not emulate, each said once at start. */
+  warnings: string[];
+}
+
+export interface ReadStackConfigOptions {
+  /** `--stage`, `--region` and other `opt:` values. */
+  options?: Record<string, string | undefined>;
+  env?: NodeJS.ProcessEnv;
+  accountId?: string;
+  /** Base of the queue URLs `Ref` answers for queues, e.g. `http://127.0.0.1:4566`. */
+  queueUrlBase?: string;
+}
+
+type Json = Record<string, unknown>;
+
+function hashSuffix(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('/')).digest('hex').slice(0, 12).toUpperCase();
+}
+
+/** The logical id Serverless gives a function's `AWS::Lambda::Function`. */
+export function functionLogicalId(key: string): string {
+  const normalized = key.charAt(0).toUpperCase() + key.slice(1);
+  return `${normalized.replace(/-/g, 'Dash').replace(/_/g, 'Underscore')}LambdaFunction`;
+}
+
+function asObject(value: unknown, where: string): Json {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ServerlessConfigError(`serverless.yml: ${where} must be a mapping`);
+  return value as Json;
+}
+
+function mergeSections(value: unknown, where: string): Json {
+  if (Array.isArray(value)) return Object.assign({}, ...value.map((item, index) => asObject(item, `${where}[${index}]`)));
+  return asObject(value, where);
+}
+
+function integerIn(value: unknown, where: string, min: number, max: number, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
+    throw new ServerlessConfigError(`serverless.yml: ${where} must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+/** Parses and resolves a `serverless.yml` text. */
+export function parseStackConfig(text: string, readOptions: ReadStackConfigOptions = {}): StackConfig {
+  const raw = load(text);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ServerlessConfigError('serverless.yml must be a YAML mapping');
+  const accountId = readOptions.accountId ?? '000000000000';
+  const document = resolveVariables(raw as Json, {
+    options: readOptions.options ?? {},
+    env: readOptions.env ?? process.env,
+    accountId,
+  });
+
+  const serviceValue = document.service;
+  const service = typeof serviceValue === 'object' && serviceValue !== null ? (serviceValue as Json).name : serviceValue;
+  if (typeof service !== 'string' || service === '') throw new ServerlessConfigError('serverless.yml: service must be a non-empty name');
+  const provider = asObject(document.provider, 'provider');
+  const stage = String(readOptions.options?.stage ?? provider.stage ?? 'dev');
+  const region = String(readOptions.options?.region ?? provider.region ?? 'us-east-1');
+  const stackName = typeof provider.stackName === 'string' ? provider.stackName : `${service}-${stage}`;
+  const queueUrlBase = (readOptions.queueUrlBase ?? 'http://127.0.0.1:4566').replace(/\/$/, '');
+  const warnings: string[] = [];
+
+  const resourcesSection = mergeSections(document.resources, 'resources');
+  const templateResources = asObject(resourcesSection.Resources, 'resources.Resources');
+  const conditions = asObject(resourcesSection.Conditions, 'resources.Conditions');
+  const functionsSection = mergeSections(document.functions, 'functions');
+
+  const attributes = new Map<string, ResourceAttributes>();
+  const parameters: Record<string, string> = {};
+  for (const [name, parameterValue] of Object.entries(asObject(resourcesSection.Parameters, 'resources.Parameters'))) {
+    const parameter = asObject(parameterValue, `resources.Parameters.${name}`);
+    if (parameter.Default === undefined) {
+      throw new ServerlessConfigError(`serverless.yml: resources.Parameters.${name} needs a Default: the local stack has no deploy-time parameter values`);
+    }
+    parameters[name] = String(parameter.Default);
+  }
+  const context: IntrinsicContext = { region, accountId, stackName, resources: attributes, conditions, parameters };
+
+  // Physical names first: every Ref and GetAtt below may point at any of them.
+  const names = new Map<string, string>();
+  for (const [logicalId, resourceValue] of Object.entries(templateResources)) {
+    const resource = asObject(resourceValue, `resources.Resources.${logicalId}`);
+    const properties = asObject(resource.Properties, `resources.Resources.${logicalId}.Properties`);
+    const type = String(resource.Type ?? '');
+    const nameProperty = { 'AWS::S3::Bucket': 'BucketName', 'AWS::SQS::Queue': 'QueueName', 'AWS::DynamoDB::Table': 'TableName' }[type];
+    const explicit = nameProperty ? resolveIntrinsics(properties[nameProperty], context, `resources.Resources.${logicalId}.Properties.${nameProperty}`) : undefined;
+    let name = typeof explicit === 'string' ? explicit : `${stackName}-${logicalId}-${hashSuffix(stackName, logicalId)}`;
+    if (type === 'AWS::S3::Bucket' && typeof explicit !== 'string') name = name.toLowerCase().slice(0, 63);
+    names.set(logicalId, name);
+    attributes.set(logicalId, attributesFor(type, name, region, accountId, queueUrlBase));
+  }
+  for (const [key, fnValue] of Object.entries(functionsSection)) {
+    const fn = asObject(fnValue, `functions.${key}`);
+    const name = typeof fn.name === 'string' ? fn.name : `${service}-${stage}-${key}`;
+    attributes.set(functionLogicalId(key), {
+      ref: name,
+      attributes: { Arn: `arn:aws:lambda:${region}:${accountId}:function:${name}` },
+    });
+    // The log group the framework generates for each function, which roles commonly refer to.
+    const logGroupId = functionLogicalId(key).replace(/LambdaFunction$/, 'LogGroup');
+    if (!attributes.has(logGroupId)) {
+      attributes.set(logGroupId, {
+        ref: `/aws/lambda/${name}`,
+        attributes: { Arn: `arn:aws:logs:${region}:${accountId}:log-group:/aws/lambda/${name}:*` },
+      });
+    }
+  }
+
+  const queues: QueueSpec[] = [];
+  const buckets: BucketSpec[] = [];
+  const tables: TableSpec[] = [];
+  const queueNameByArn = new Map<string, string>();
+  const pendingBuckets: Array<[string, Json]> = [];
+
+  for (const [logicalId, resourceValue] of Object.entries(templateResources)) {
+    const resource = resourceValue as Json;
+    const where = `resources.Resources.${logicalId}`;
+    if (typeof resource.Condition === 'string' && !evaluateCondition(resource.Condition, context, `${where}.Condition`)) continue;
+    if (!['AWS::SQS::Queue', 'AWS::S3::Bucket', 'AWS::DynamoDB::Table'].includes(String(resource.Type))) continue;
+    // Only the resources the stack creates are resolved: the others (roles, alarms) may refer to things
+    // the framework generates at deploy time.
+    const properties = asObject(resolveIntrinsics(resource.Properties ?? {}, context, `${where}.Properties`), `${where}.Properties`);
+    const name = names.get(logicalId)!;
+    switch (resource.Type) {
+      case 'AWS::SQS::Queue': {
+        const queue = queueSpec(logicalId, name, properties, region, accountId, where);
+        queues.push(queue);
+        queueNameByArn.set(queue.arn, name);
+        break;
+      }
+      case 'AWS::S3::Bucket':
+        if ((properties.VersioningConfiguration as Json | undefined)?.Status === 'Enabled') {
+          warnings.push(`${where}: versioning is not emulated locally; objects keep one version and events carry no versionId`);
+        }
+        pendingBuckets.push([logicalId, properties]);
+        break;
+      case 'AWS::DynamoDB::Table':
+        tables.push({ logicalId, name, createTable: tableInput(name, properties, where) });
+        break;
+      default:
+        break;
+    }
+  }
+
+  for (const [logicalId, properties] of pendingBuckets) {
+    const where = `resources.Resources.${logicalId}.Properties.NotificationConfiguration`;
+    const notification = asObject(properties.NotificationConfiguration, where);
+    for (const unsupported of ['LambdaConfigurations', 'TopicConfigurations', 'EventBridgeConfiguration']) {
+      if (notification[unsupported] !== undefined) warnings.push(`${where}.${unsupported} is not delivered locally (only QueueConfigurations are)`);
+    }
+    const queueConfigurations = notification.QueueConfigurations ?? [];
+    if (!Array.isArray(queueConfigurations)) throw new ServerlessConfigError(`serverless.yml: ${where}.QueueConfigurations must be a list`);
+    const bucketName = names.get(logicalId)!;
+    const notifications = queueConfigurations.map((item, index) =>
+      notificationSpec(asObject(item, `${where}.QueueConfigurations[${index}]`), `${where}.QueueConfigurations[${index}]`, bucketName, index, queueNameByArn),
+    );
+    buckets.push({ logicalId, name: bucketName, notifications });
+  }
+
+  const providerEnvironment = asObject(resolveIntrinsics(provider.environment ?? {}, context, 'provider.environment'), 'provider.environment');
+  const functions: FunctionSpec[] = [];
+  for (const [key, fnValue] of Object.entries(functionsSection)) {
+    const fn = asObject(fnValue, `functions.${key}`);
+    const where = `functions.${key}`;
+    if (typeof fn.handler !== 'string' || !/^[^.]+(\.[^.]+)*\.[A-Za-z_$][\w$]*$/.test(fn.handler)) {
+      throw new ServerlessConfigError(`serverless.yml: ${where}.handler must be "path/to/file.exportName"; got ${JSON.stringify(fn.handler)}`);
+    }
+    const environment: Record<string, string> = {};
+    const fnEnvironment = asObject(resolveIntrinsics(fn.environment ?? {}, context, `${where}.environment`), `${where}.environment`);
+    for (const [name, value] of Object.entries({ ...providerEnvironment, ...fnEnvironment })) {
+      if (value === undefined || value === null) continue;
+      if (typeof value === 'object') throw new ServerlessConfigError(`serverless.yml: ${where}.environment.${name} must resolve to a string`);
+      environment[name] = String(value);
+    }
+    const events = Array.isArray(fn.events) ? fn.events : [];
+    const sqsEvents: SqsEventSpec[] = [];
+    events.forEach((eventValue, index) => {
+      const event = asObject(eventValue, `${where}.events[${index}]`);
+      if (event.sqs === undefined) {
+        const kind = Object.keys(event)[0] ?? 'unknown';
+        if (kind !== 'schedule') warnings.push(`${where}.events[${index}] (${kind}) is not delivered locally`);
+        return;
+      }
+      sqsEvents.push(sqsEventSpec(resolveIntrinsics(event.sqs, context, `${where}.events[${index}].sqs`), `${where}.events[${index}].sqs`, queueNameByArn));
+    });
+    functions.push({
+      key,
+      name: attributes.get(functionLogicalId(key))!.ref,
+      handler: fn.handler,
+      environment,
+      timeoutSeconds: integerIn(fn.timeout ?? provider.timeout, `${where}.timeout`, 1, 900, 6),
+      memorySize: integerIn(fn.memorySize ?? provider.memorySize, `${where}.memorySize`, 128, 10240, 1024),
+      sqsEvents,
+    });
+  }
+
+  return { service, stage, region, accountId, stackName, buckets, queues, tables, functions, warnings };
+}
+
+/** Reads and resolves the `serverless.yml` at `path`. */
+export function readStackConfig(path: string, options: ReadStackConfigOptions = {}): StackConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ServerlessConfigError(`cannot read serverless.yml at ${path}: ${(error as Error).message}`);
+  }
+  return parseStackConfig(text, options);
+}
+
+function attributesFor(type: string, name: string, region: string, accountId: string, queueUrlBase: string): ResourceAttributes {
+  switch (type) {
+    case 'AWS::S3::Bucket':
+      return {
+        ref: name,
+        attributes: {
+          Arn: `arn:aws:s3:::${name}`,
+          DomainName: `${name}.s3.amazonaws.com`,
+          RegionalDomainName: `${name}.s3.${region}.amazonaws.com`,
+          WebsiteURL: `http://${name}.s3-website-${region}.amazonaws.com`,
+        },
+      };
+    case 'AWS::SQS::Queue': {
+      const url = `${queueUrlBase}/${accountId}/${name}`;
+      return { ref: url, attributes: { Arn: `arn:aws:sqs:${region}:${accountId}:${name}`, QueueName: name, QueueUrl: url } };
+    }
+    case 'AWS::DynamoDB::Table': {
+      const arn = `arn:aws:dynamodb:${region}:${accountId}:table/${name}`;
+      return { ref: name, attributes: { Arn: arn, StreamArn: `${arn}/stream/1970-01-01T00:00:00.000` } };
+    }
+    case 'AWS::IAM::Role':
+      return { ref: name, attributes: { Arn: `arn:aws:iam::${accountId}:role/${name}`, RoleId: hashSuffix(name) } };
+    default:
+      return { ref: name, attributes: { Arn: `arn:aws:local:${region}:${accountId}:${name}` } };
+  }
+}
+
+function queueSpec(logicalId: string, name: string, properties: Json, region: string, accountId: string, where: string): QueueSpec {
+  if (properties.FifoQueue === true || properties.FifoQueue === 'true') {
+    throw new ServerlessConfigError(`serverless.yml: ${where}.Properties.FifoQueue: the local queue is a standard queue; FIFO queues are not emulated`);
+  }
+  const attributes: Record<string, string> = {};
+  for (const attribute of ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'MaximumMessageSize', 'ReceiveMessageWaitTimeSeconds']) {
+    if (properties[attribute] !== undefined) attributes[attribute] = String(properties[attribute]);
+  }
+  for (const attribute of ['RedrivePolicy', 'RedriveAllowPolicy']) {
+    const value = properties[attribute];
+    if (value !== undefined) attributes[attribute] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return { logicalId, name, arn: `arn:aws:sqs:${region}:${accountId}:${name}`, attributes };
+}
+
+function tableInput(name: string, properties: Json, where: string): Record<string, unknown> {
+  if (!Array.isArray(properties.KeySchema) || !Array.isArray(properties.AttributeDefinitions)) {
+    throw new ServerlessConfigError(`serverless.yml: ${where}.Properties needs KeySchema and AttributeDefinitions`);
+  }
+  const input: Record<string, unknown> = {
+    TableName: name,
+    KeySchema: properties.KeySchema,
+    AttributeDefinitions: properties.AttributeDefinitions,
+  };
+  const payPerRequest = properties.BillingMode === 'PAY_PER_REQUEST';
+  // dynalite needs throughput figures even where AWS bills per request; they have no effect locally.
+  const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
+  input.ProvisionedThroughput = payPerRequest ? throughput : (properties.ProvisionedThroughput ?? throughput);
+  for (const indexKind of ['GlobalSecondaryIndexes', 'LocalSecondaryIndexes']) {
+    const indexes = properties[indexKind];
+    if (!Array.isArray(indexes)) continue;
+    input[indexKind] = indexes.map((index: Json) => {
+      const copy: Json = { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection };
+      if (indexKind === 'GlobalSecondaryIndexes') copy.ProvisionedThroughput = payPerRequest ? throughput : (index.ProvisionedThroughput ?? throughput);
+      return copy;
+    });
+  }
+  return input;
+}
+
+function notificationSpec(
+  item: Json,
+  where: string,
+  bucketName: string,
+  index: number,
+  queueNameByArn: Map<string, string>,
+): QueueNotificationSpec {
+  const event = item.Event;
+  if (typeof event !== 'string' || !/^s3:[A-Za-z]+(:[A-Za-z*]+)*$/.test(event)) {
+    throw new ServerlessConfigError(`serverless.yml: ${where}.Event must be an S3 event type such as s3:ObjectCreated:*; got ${JSON.stringify(event)}`);
+  }
+  const queueArn = item.Queue;
+  const queueName = typeof queueArn === 'string' ? queueNameByArn.get(queueArn) : undefined;
+  if (!queueName) throw new ServerlessConfigError(`serverless.yml: ${where}.Queue must be the ARN of a queue of this template; got ${JSON.stringify(queueArn)}`);
+  const spec: QueueNotificationSpec = {
+    // CloudFormation generates an opaque id when none is given; a stable one keeps events comparable across restarts.
+    id: typeof item.Id === 'string' ? item.Id : Buffer.from(`${bucketName}-queue-${index}-${hashSuffix(bucketName, String(index))}`).toString('base64'),
+    events: [event],
+    queueArn: queueArn as string,
+    queueName,
+  };
+  const rules = (asObject(asObject(item.Filter, `${where}.Filter`).S3Key, `${where}.Filter.S3Key`).Rules ?? []) as unknown;
+  if (!Array.isArray(rules)) throw new ServerlessConfigError(`serverless.yml: ${where}.Filter.S3Key.Rules must be a list`);
+  for (const [ruleIndex, ruleValue] of rules.entries()) {
+    const rule = asObject(ruleValue, `${where}.Filter.S3Key.Rules[${ruleIndex}]`);
+    const ruleName = String(rule.Name ?? '').toLowerCase();
+    if ((ruleName !== 'prefix' && ruleName !== 'suffix') || typeof rule.Value !== 'string') {
+      throw new ServerlessConfigError(`serverless.yml: ${where}.Filter.S3Key.Rules[${ruleIndex}] must be {Name: prefix|suffix, Value: string}`);
+    }
+    if (spec[ruleName] !== undefined) throw new ServerlessConfigError(`serverless.yml: ${where}.Filter.S3Key.Rules has more than one ${ruleName} rule`);
+    spec[ruleName] = rule.Value;
+  }
+  return spec;
+}
+
+function sqsEventSpec(value: unknown, where: string, queueNameByArn: Map<string, string>): SqsEventSpec {
+  const settings: Json = typeof value === 'string' ? { arn: value } : asObject(value, where);
+  const queueArn = settings.arn;
+  const queueName = typeof queueArn === 'string' ? queueNameByArn.get(queueArn) : undefined;
+  if (!queueName) throw new ServerlessConfigError(`serverless.yml: ${where}.arn must be the ARN of a queue of this template; got ${JSON.stringify(queueArn)}`);
+  const batchSize = integerIn(settings.batchSize, `${where}.batchSize`, 1, 10000, 10);
+  const maximumBatchingWindow = integerIn(settings.maximumBatchingWindow, `${where}.maximumBatchingWindow`, 0, 300, 0);
+  if (batchSize > 10 && maximumBatchingWindow < 1) {
+    throw new ServerlessConfigError(`serverless.yml: ${where}: a batchSize above 10 needs maximumBatchingWindow of at least 1 second (an AWS rule for standard queues)`);
+  }
+  const responseType = settings.functionResponseType;
+  if (responseType !== undefined && responseType !== 'ReportBatchItemFailures') {
+    throw new ServerlessConfigError(`serverless.yml: ${where}.functionResponseType must be ReportBatchItemFailures; got ${JSON.stringify(responseType)}`);
+  }
+  const spec: SqsEventSpec = {
+    queueArn: queueArn as string,
+    queueName,
+    batchSize,
+    maximumBatchingWindow,
+    reportBatchItemFailures: responseType === 'ReportBatchItemFailures',
+    enabled: settings.enabled === undefined ? true : settings.enabled === true || settings.enabled === 'true',
+  };
+  if (settings.maximumConcurrency !== undefined) spec.maximumConcurrency = integerIn(settings.maximumConcurrency, `${where}.maximumConcurrency`, 2, 1000, 2);
+  return spec;
+}

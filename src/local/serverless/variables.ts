@@ -1,0 +1,184 @@
+/**
+ * Resolves the Serverless Framework variables that `serverless.yml` may use locally: `self:`, `sls:stage`,
+ * `aws:region`, `aws:accountId`, `opt:`, `param:`, `env:`, with `, fallback` chains and nesting.
+ * `${...}` texts of other shapes (`${AWS::Region}`, `${Bucket.Arn}`) are CloudFormation `Fn::Sub`
+ * placeholders and are left for the intrinsic resolver.
+ */
+
+/** Raised when a variable cannot be resolved; the message names the variable and where it was used. */
+export class ServerlessVariableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerlessVariableError';
+  }
+}
+
+export interface VariableSources {
+  /** `--stage`, `--region`, ... as given on a `serverless` command line. */
+  options: Record<string, string | undefined>;
+  env: NodeJS.ProcessEnv;
+  accountId: string;
+}
+
+const SOURCES = ['self', 'sls', 'aws', 'opt', 'param', 'env'];
+const UNSUPPORTED_SOURCES = ['file', 'cf', 's3', 'ssm', 'sqs', 'git', 'strToBool'];
+/** An innermost `${...}`: nothing nested inside it. */
+const INNERMOST = /\$\{([^${}]+)\}/g;
+const MAX_PASSES = 20;
+
+type Json = unknown;
+
+function getPath(root: Json, path: string): Json {
+  if (path === '') return root;
+  let current: Json = root;
+  for (const part of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, Json>)[part];
+  }
+  return current;
+}
+
+function isVariableText(text: string): boolean {
+  const first = text.split(',')[0]!.trim();
+  const source = /^([a-zA-Z]+)(?:\(|:)/.exec(first)?.[1];
+  return source !== undefined && (SOURCES.includes(source) || UNSUPPORTED_SOURCES.includes(source));
+}
+
+/**
+ * Resolves every variable in a parsed `serverless.yml`. `self:` refers to the document itself, resolved
+ * on demand, so a value may reference another that holds variables of its own.
+ */
+export function resolveVariables(document: Record<string, Json>, sources: VariableSources): Record<string, Json> {
+  const resolving = new Set<string>();
+
+  const stage = (): string => {
+    const value = sources.options.stage ?? resolveAt('provider.stage') ?? 'dev';
+    return String(value);
+  };
+  const region = (): string => String(sources.options.region ?? resolveAt('provider.region') ?? 'us-east-1');
+
+  function resolveAt(path: string): Json {
+    if (resolving.has(path)) throw new ServerlessVariableError(`serverless.yml: \${self:${path}} refers to itself`);
+    resolving.add(path);
+    try {
+      return resolveValue(getPath(document, path), path);
+    } finally {
+      resolving.delete(path);
+    }
+  }
+
+  function sourceValue(reference: string, where: string): Json {
+    const text = reference.trim();
+    const literal = /^(['"])(.*)\1$/.exec(text);
+    if (literal) return literal[2];
+    if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+    if (text === 'true' || text === 'false') return text === 'true';
+    if (text === 'null') return null;
+    const colon = text.indexOf(':');
+    // A bare word is what a nested fallback (`${opt:stage, ${self:x}}`) leaves behind once resolved.
+    if (colon < 0 && /^[\w.-]+$/.test(text)) return text;
+    const source = colon < 0 ? text : text.slice(0, colon);
+    const address = colon < 0 ? '' : text.slice(colon + 1);
+    switch (source) {
+      case 'self':
+        return resolveAt(address);
+      case 'sls':
+        if (address === 'stage') return stage();
+        if (address === 'instanceId') return 'local';
+        break;
+      case 'aws':
+        if (address === 'region') return region();
+        if (address === 'accountId') return sources.accountId;
+        break;
+      case 'opt':
+        if (address === 'stage') return sources.options.stage;
+        if (address === 'region') return sources.options.region;
+        return sources.options[address];
+      case 'env':
+        return sources.env[address];
+      case 'param': {
+        const params = resolveAt('params') as Record<string, Record<string, Json>> | undefined;
+        return params?.[stage()]?.[address] ?? params?.default?.[address];
+      }
+      default:
+        break;
+    }
+    throw new ServerlessVariableError(
+      `serverless.yml at ${where}: the variable \${${reference}} is not supported locally ` +
+        `(supported: self:, sls:stage, aws:region, aws:accountId, opt:, param:, env:)`,
+    );
+  }
+
+  /** Resolves `a, b, 'c'`: the first reference that yields a value. */
+  function resolveReference(body: string, where: string): Json {
+    const alternatives = splitFallbacks(body);
+    for (const alternative of alternatives) {
+      const value = sourceValue(alternative, where);
+      if (value !== undefined && value !== null) return value;
+    }
+    throw new ServerlessVariableError(
+      `serverless.yml at ${where}: \${${body}} has no value and no fallback (add one, e.g. \${${alternatives[0]!.trim()}, 'default'})`,
+    );
+  }
+
+  function resolveString(text: string, where: string): Json {
+    let current = text;
+    for (let pass = 0; pass < MAX_PASSES; pass += 1) {
+      const whole = /^\$\{([^${}]+)\}$/.exec(current);
+      if (whole && isVariableText(whole[1]!)) {
+        const value = resolveReference(whole[1]!, where);
+        return typeof value === 'string' ? resolveString(value, where) : value;
+      }
+      let changed = false;
+      current = current.replace(INNERMOST, (match, body: string) => {
+        if (!isVariableText(body)) return match;
+        changed = true;
+        const value = resolveReference(body, where);
+        if (value !== null && typeof value === 'object') {
+          throw new ServerlessVariableError(
+            `serverless.yml at ${where}: \${${body}} is an object and cannot be embedded in the text "${text}"`,
+          );
+        }
+        return String(value);
+      });
+      if (!changed) return current;
+    }
+    throw new ServerlessVariableError(`serverless.yml at ${where}: variables in "${text}" nest too deeply`);
+  }
+
+  function resolveValue(value: Json, where: string): Json {
+    if (typeof value === 'string') return value.includes('${') ? resolveString(value, where) : value;
+    if (Array.isArray(value)) return value.map((item, index) => resolveValue(item, `${where}[${index}]`));
+    if (value !== null && typeof value === 'object') {
+      const out: Record<string, Json> = {};
+      for (const [key, item] of Object.entries(value)) out[key] = resolveValue(item, where ? `${where}.${key}` : key);
+      return out;
+    }
+    return value;
+  }
+
+  return resolveValue(document, '') as Record<string, Json>;
+}
+
+/** Splits `opt:stage, self:provider.stage, 'dev'` at top-level commas (not inside quotes). */
+function splitFallbacks(body: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  for (const char of body) {
+    if (quote) {
+      if (char === quote) quote = undefined;
+      current += char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      current += char;
+    } else if (char === ',') {
+      parts.push(current);
+      current = '';
+    } else {
+      current += char;
+    }
+  }
+  parts.push(current);
+  return parts.map((part) => part.trim()).filter((part) => part !== '');
+}

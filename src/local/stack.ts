@@ -1,0 +1,247 @@
+/**
+ * The local stack (DESIGN.md §3): one edge port on 127.0.0.1 for S3, DynamoDB, SQS, STS and SageMaker,
+ * the resources `serverless.yml` declares created at start, S3 notifications delivered into the local
+ * queue, and the functions' SQS event sources polling it and invoking the handlers in this process.
+ * State lives in the data dir and survives a restart, unless the stack is ephemeral.
+ */
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createS3Client } from '../aws/clients';
+import { stackNames, type StackNames } from '../aws/stack-names';
+import { createDynamoDbProxy } from './dynamodb/dynamodb-proxy';
+import { startDynamoDb, type DynamoDbServer } from './dynamodb/dynamodb-server';
+import { createEdgeServer, readRequestBody, type ServiceHandler } from './edge/edge-server';
+import { createStsApi } from './edge/sts-api';
+import { S3Notifier } from './events/s3-notifier';
+import { InProcessFunction, HandlerNotFoundError } from './lambda/in-process-function';
+import { SqsEventSource, type BatchOutcome } from './lambda/sqs-event-source';
+import { ObjectStore } from './s3/object-store';
+import { createS3Api, s3HostId, s3RequestId } from './s3/s3-api';
+import { readStackConfig, type StackConfig } from './serverless/stack-config';
+import { QueueEngine } from './sqs/queue-engine';
+import { createSqsApi } from './sqs/sqs-api';
+import { resolveTimeScale } from './time-scale';
+import { randomUUID } from 'node:crypto';
+
+export interface LocalStackOptions {
+  /** Edge port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Where state is kept; default `.local` in the working directory. Ignored when `ephemeral`. */
+  dataDir?: string;
+  /** Keep state in a temporary directory removed at close. */
+  ephemeral?: boolean;
+  /** Local clock speed (see `time-scale.ts`); default `SMHOST_TIME_SCALE`, else 1. */
+  timeScale?: number;
+  /** The `serverless.yml` to read; default the one in the working directory. */
+  serverlessYml?: string;
+  /** `opt:` values for `serverless.yml` (`stage`, `region`, ...). */
+  options?: Record<string, string | undefined>;
+  /** Start the functions' event sources; default true. Off, messages wait in their queues. */
+  runFunctions?: boolean;
+  /** Where the stack reports what it does (warnings, batches); default silent. */
+  log?: (line: string) => void;
+  /** Told after every batch an event source processed. */
+  onBatch?: (functionKey: string, outcome: BatchOutcome) => void;
+}
+
+export interface LocalStack {
+  /** `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL`. */
+  url: string;
+  port: number;
+  /** The names the project's code derives (bucket, registry table, queues). */
+  names: StackNames;
+  region: string;
+  dataDir: string;
+  config: StackConfig;
+  /** The local queues, for in-process inspection (tests, the demo). */
+  queues: QueueEngine;
+  /** Functions whose handler could not be loaded, with the reason; their events wait in the queue. */
+  pausedFunctions: Map<string, string>;
+  /** The services the edge serves now (signing names). */
+  services(): string[];
+  /** Stops everything the stack started; state stays in the data dir unless ephemeral. */
+  close(): Promise<void>;
+}
+
+/** The service the SageMaker emulator answers for, once it is wired. */
+interface SageMakerService {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * THE place the SageMaker emulator is wired in. It is imported dynamically so the stack still starts when
+ * the emulator is absent or broken; SageMaker requests then get a clear `NotImplemented` answer.
+ */
+async function startSageMaker(url: string, region: string, dataDir: string, timeScale: number): Promise<SageMakerService | string> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import('./sagemaker/index')) as Record<string, unknown>;
+  } catch (error) {
+    return `the SageMaker emulator (src/local/sagemaker) could not be loaded: ${(error as Error).message}`;
+  }
+  const create = module.createSageMakerEmulator as ((options: Record<string, unknown>) => SageMakerService) | undefined;
+  if (typeof create !== 'function') return 'src/local/sagemaker exports no createSageMakerEmulator';
+  const s3 = createS3Client({ endpoint: url, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return create({ s3, dataDir, timeScale, region });
+}
+
+/** Starts the local stack and resolves once every service is ready to answer. */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? (() => undefined);
+  const timeScale = resolveTimeScale(options.timeScale);
+  const serverlessYml = resolve(options.serverlessYml ?? 'serverless.yml');
+  const ephemeral = options.ephemeral ?? false;
+  const dataDir = ephemeral ? await mkdtemp(join(tmpdir(), 'smhost-local-')) : resolve(options.dataDir ?? '.local');
+  await mkdir(dataDir, { recursive: true });
+
+  // Read once without the edge URL to fail fast on a bad file before anything starts.
+  const preliminary = readStackConfig(serverlessYml, { ...(options.options ? { options: options.options } : {}) });
+  const region = preliminary.region;
+  const accountId = preliminary.accountId;
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((error: Error) => log(`close: ${error.message}`));
+    if (ephemeral) await rm(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    const store = await ObjectStore.open(join(dataDir, 's3'));
+    const queues = await QueueEngine.open({ region, accountId, dataDir: join(dataDir, 'sqs'), timeScale });
+    cleanups.push(() => queues.close());
+    const dynamo: DynamoDbServer = await startDynamoDb({ dataDir: join(dataDir, 'dynamodb'), region });
+    cleanups.push(() => dynamo.close());
+
+    const notifier = new S3Notifier({
+      region,
+      store,
+      delivery: {
+        send: (queueName, body) => void queues.send(queueName, body, { senderId: 'AIDALOCALS3NOTIFIER' }),
+        queueNameOf: (arn) => queues.queueNameOf(arn),
+      },
+      onDeliveryError: (error) => log(`s3 notification not delivered: ${error.message}`),
+    });
+    const s3 = createS3Api({
+      store,
+      region,
+      onEvent: (event) => notifier.notify(event),
+      onNotificationConfiguration: (bucket, xml) => notifier.applyXml(bucket, xml),
+    });
+    const sqs = createSqsApi(queues);
+    const sts = createStsApi(accountId);
+    const dynamoProxy = createDynamoDbProxy(dynamo.url);
+    cleanups.push(async () => dynamoProxy.close());
+
+    const services = new Map<string, ServiceHandler>([
+      ['s3', (req, res, scope) => s3.handle(req, res, { requestId: s3RequestId(), hostId: s3HostId(), accessKeyId: scope.accessKeyId, sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '') })],
+      ['dynamodb', (req, res) => dynamoProxy.handle(req, res)],
+      ['sqs', async (req, res) => sqs.handle(req, res, await readRequestBody(req), randomUUID())],
+      ['sts', async (req, res, scope) => sts.handle(req, res, await readRequestBody(req), { requestId: randomUUID(), accessKeyId: scope.accessKeyId })],
+    ]);
+    const unavailable = new Map<string, string>([['states', 'Step Functions comes with a later issue']]);
+    const edge = createEdgeServer({ services, unavailable, onError: (error) => log(`edge: ${error.message}`) });
+    await new Promise<void>((resolveListen, reject) => {
+      edge.once('error', reject);
+      edge.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolveClose) => {
+          edge.close(() => resolveClose());
+          edge.closeAllConnections();
+        }),
+    );
+    const port = (edge.address() as AddressInfo).port;
+    const url = `http://127.0.0.1:${port}`;
+
+    const config = readStackConfig(serverlessYml, { ...(options.options ? { options: options.options } : {}), queueUrlBase: url });
+    for (const warning of config.warnings) log(`serverless.yml: ${warning}`);
+
+    // Dead-letter queues first: a redrive policy may only name a queue that exists.
+    const ordered = [...config.queues].sort((a, b) => Number('RedrivePolicy' in a.attributes) - Number('RedrivePolicy' in b.attributes));
+    for (const queue of ordered) {
+      if (queues.hasQueue(queue.name)) queues.setAttributes(queue.name, queue.attributes);
+      else queues.createQueue(queue.name, queue.attributes);
+    }
+    for (const table of config.tables) {
+      if (await dynamo.ensureTable(table.createTable)) log(`created table ${table.name}`);
+    }
+    notifier.restore();
+    for (const bucket of config.buckets) {
+      if (!store.bucket(bucket.name)) {
+        await store.createBucket(bucket.name);
+        log(`created bucket ${bucket.name}`);
+      }
+      if (await notifier.apply(bucket.name, bucket.notifications)) log(`applied ${bucket.notifications.length} notification rule(s) to ${bucket.name} (s3:TestEvent sent)`);
+    }
+
+    const sagemaker = await startSageMaker(url, region, join(dataDir, 'sagemaker'), timeScale);
+    if (typeof sagemaker === 'string') {
+      unavailable.set('sagemaker', sagemaker);
+      log(`sagemaker: ${sagemaker}`);
+    } else {
+      services.set('sagemaker', (req, res) => sagemaker.handle(req, res));
+      cleanups.push(() => sagemaker.close());
+    }
+
+    const pausedFunctions = new Map<string, string>();
+    const sources: SqsEventSource[] = [];
+    if (options.runFunctions ?? true) {
+      const serviceDir = dirname(serverlessYml);
+      for (const spec of config.functions) {
+        if (spec.sqsEvents.length === 0) continue;
+        const fn = new InProcessFunction(spec, { serviceDir, region, accountId, endpointUrl: url, onWarning: log });
+        try {
+          await fn.load();
+        } catch (error) {
+          if (!(error instanceof HandlerNotFoundError)) throw error;
+          pausedFunctions.set(spec.key, error.message);
+          log(`function ${spec.key} paused: ${error.message}`);
+          continue;
+        }
+        for (const event of spec.sqsEvents) {
+          const source = new SqsEventSource({
+            engine: queues,
+            spec: event,
+            region,
+            timeScale,
+            invoke: (sqsEvent) => fn.invoke(sqsEvent),
+            onBatch: (outcome) => {
+              options.onBatch?.(spec.key, outcome);
+              if (outcome.error || outcome.failed.length > 0) {
+                log(`${spec.key}: batch of ${outcome.messageIds.length}: ${outcome.deleted.length} done, ${outcome.failed.length} back to the queue${outcome.error ? ` (${outcome.error})` : ''}`);
+              }
+            },
+          });
+          source.start();
+          sources.push(source);
+        }
+      }
+    }
+    // Event sources stop first, so no handler runs against services already closed.
+    cleanups.push(async () => {
+      await Promise.all(sources.map((source) => source.stop()));
+    });
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      names: stackNames({ service: config.service, stage: config.stage, accountId, env: {} }),
+      region,
+      dataDir,
+      config,
+      queues,
+      pausedFunctions,
+      services: () => [...services.keys()].sort(),
+      close: () => (closing ??= cleanup()),
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
