@@ -20,6 +20,7 @@ import {
   ListTransformJobsCommand,
   StopTransformJobCommand,
   UpdateModelPackageCommand,
+  type CreateModelPackageCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { errorName, httpStatus } from '../../../src/aws/errors';
 import { ONNX_IMAGE, ROLE, startStack, type TestStack } from './support';
@@ -167,7 +168,7 @@ describe('Function: CreateEndpointConfig', () => {
 
   it('refuses unknown models, out-of-range timeouts, duplicate variants and instance counts over the quota', async () => {
     // Prepare
-    const variant = { VariantName: 'v', ModelName: 'base', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' };
+    const variant = { VariantName: 'v', ModelName: 'base', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' as const };
 
     // Act
     const noModel = await failure(
@@ -233,15 +234,15 @@ describe('Function: CreateModelPackage', () => {
   it('registers versions in a group with every register() field, approves them, and lists them', async () => {
     // Prepare
     await stack.sagemaker.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'iris', ModelPackageGroupDescription: 'Iris models' }));
-    const register = {
+    const register: CreateModelPackageCommandInput = {
       ModelPackageGroupName: 'iris',
       ModelPackageDescription: 'softmax regression',
       InferenceSpecification: {
         Containers: [{ Image: ONNX_IMAGE, ModelDataUrl: 's3://models/a/model.tar.gz', Environment: { X: '1' } }],
         SupportedContentTypes: ['application/json', 'text/csv'],
         SupportedResponseMIMETypes: ['application/json'],
-        SupportedRealtimeInferenceInstanceTypes: ['ml.m5.large'],
-        SupportedTransformInstanceTypes: ['ml.m5.large'],
+        SupportedRealtimeInferenceInstanceTypes: ['ml.m5.large' as const],
+        SupportedTransformInstanceTypes: ['ml.m5.large' as const],
       },
       ModelMetrics: { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://models/metrics.json' } } },
       MetadataProperties: { CommitId: 'abc' },
@@ -249,7 +250,7 @@ describe('Function: CreateModelPackage', () => {
       Domain: 'MACHINE_LEARNING',
       Task: 'CLASSIFICATION',
       SamplePayloadUrl: 's3://models/sample.tar.gz',
-      SkipModelValidation: 'None' as const,
+      SkipModelValidation: 'None',
       SourceUri: 's3://models/a/model.tar.gz',
     };
 
