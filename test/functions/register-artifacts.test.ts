@@ -313,3 +313,27 @@ describe('Function: handler (register-artifacts)', () => {
     expect((await registry.getModel(ep(), 'm'))?.currentVersion).toBeDefined();
   });
 });
+
+describe('Function: depsFromEnv', () => {
+  it('builds the dependencies from the function environment', async () => {
+    const { depsFromEnv } = await import('../../functions/register-artifacts');
+    const built = depsFromEnv(new Logger({ logLevel: 'SILENT' }), { ARTIFACTS_BUCKET: 'b', REGISTRY_TABLE: 't', MODELS_PREFIX: 'live/' });
+    expect(built.config).toMatchObject({ bucket: 'b', registryTable: 't', modelsPrefix: 'live/' });
+    expect(built.registry).toBeInstanceOf(DynamoRegistry);
+  });
+
+  it('fails every record of the batch, loudly, when the environment is incomplete', async () => {
+    // Prepare: without injected dependencies the handler reads process.env on first use.
+    const saved = { bucket: process.env.ARTIFACTS_BUCKET, table: process.env.REGISTRY_TABLE };
+    delete process.env.ARTIFACTS_BUCKET;
+    delete process.env.REGISTRY_TABLE;
+    const fromEnv = createHandler({ logger: new Logger({ logLevel: 'SILENT' }) });
+    try {
+      // Act / Assess: Powertools rejects a batch in which every record failed, so Lambda retries it whole.
+      await expect(fromEnv(sqsEvent(s3TestEventBody('b')), context)).rejects.toThrow(/All records failed processing/);
+    } finally {
+      if (saved.bucket !== undefined) process.env.ARTIFACTS_BUCKET = saved.bucket;
+      if (saved.table !== undefined) process.env.REGISTRY_TABLE = saved.table;
+    }
+  });
+});
