@@ -4,6 +4,7 @@
  * pointed at nothing, so the package provably needs no account.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PackageFailedError } from './errors';
@@ -78,7 +79,12 @@ export async function packageService(options: PackageServiceOptions): Promise<Pa
   ];
 
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { cwd: serviceDir, env: offlinePackagingEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = {
+      ...offlinePackagingEnv(),
+      // serverless.yml reads this: a work folder of this run's own, which the plugin deletes when done.
+      SMHOST_ESBUILD_WORK_FOLDER: join('.esbuild', `package-${process.pid}-${randomBytes(4).toString('hex')}`),
+    };
+    const child = spawn(process.execPath, args, { cwd: serviceDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
