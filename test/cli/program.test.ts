@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { mockedContext, run, stubRegistry } from './fakes';
+
+describe('Function: runCli', () => {
+  it('prints usage with the exit codes on --help and exits 0', async () => {
+    // Act
+    const result = await run(['--help']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout()).toContain('Usage: smhost');
+    expect(result.stdout()).toContain('4  timed out waiting');
+  });
+
+  it('lists every verb under "models --help"', async () => {
+    // Act
+    const result = await run(['models', '--help']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    for (const verb of ['add', 'list', 'versions', 'promote', 'remove', 'prune', 'redrive', 'invoke']) {
+      expect(result.stdout()).toMatch(new RegExp(`\\n  ${verb} `));
+    }
+  });
+
+  it('exits 2 without a command, with an unknown verb, a missing argument or an unknown option', async () => {
+    // Act
+    const results = await Promise.all([
+      run([]),
+      run(['models', 'frobnicate']),
+      run(['models', 'add', 'ep1']),
+      run(['models', 'list', 'ep1', '--colour']),
+      run(['models', 'prune', 'ep1', 'm1']),
+    ]);
+
+    // Assess
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2, 2]);
+    expect(results[1]!.stderr()).toContain("unknown command 'frobnicate'");
+    expect(results[2]!.stderr()).toContain("missing required argument 'model'");
+    expect(results[3]!.stderr()).toContain("unknown option '--colour'");
+    expect(results[4]!.stderr()).toContain("required option '--keep <n>' not specified");
+  });
+
+  it('with --json, answers a usage error with one JSON error document', async () => {
+    // Act
+    const result = await run(['models', 'add', 'ep1', '--json']);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout())).toEqual({
+      error: { name: 'UsageError', message: "missing required argument 'model'", exitCode: 2 },
+    });
+  });
+
+  it('refuses bad global options before building any client', async () => {
+    // Prepare
+    const { factory, contextsCreated } = mockedContext(stubRegistry({}));
+
+    // Act
+    const results = await Promise.all([
+      run(['models', 'list', 'ep1', '--stage', 'prod!'], factory),
+      run(['models', 'list', 'ep1', '--region', 'moon'], factory),
+      run(['--endpoint-url', 'localhost:4566', 'models', 'list', 'ep1'], factory),
+    ]);
+
+    // Assess
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(results[0]!.stderr()).toContain('invalid --stage "prod!": must be 1-32 letters');
+    expect(results[1]!.stderr()).toContain('invalid --region "moon": must be an AWS region name');
+    expect(results[2]!.stderr()).toContain('invalid --endpoint-url "localhost:4566": must be an http');
+    expect(contextsCreated()).toBe(0);
+  });
+
+  it('refuses a bad endpoint name with exit 2 and builds no client', async () => {
+    // Prepare
+    const { factory, contextsCreated } = mockedContext(stubRegistry({}));
+
+    // Act
+    const result = await run(['models', 'versions', 'my_endpoint', 'm1', '--json'], factory);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout()).error).toMatchObject({ name: 'InvalidInputError', input: 'endpoint "my_endpoint"' });
+    expect(result.stderr()).toMatch(/^smhost: invalid endpoint "my_endpoint": .*SageMaker's pattern/);
+    expect(contextsCreated()).toBe(0);
+  });
+
+  it('accepts global options before or after the verb', async () => {
+    // Prepare
+    const { factory } = mockedContext(stubRegistry({ getModel: async () => undefined, listVersions: async () => [] }));
+
+    // Act
+    const before = await run(['--json', '--stage', 'prod', 'models', 'versions', 'ep1', 'm1'], factory);
+    const after = await run(['models', 'versions', 'ep1', 'm1', '--json', '--stage', 'prod'], factory);
+
+    // Assess
+    expect(before.code).toBe(3);
+    expect(after.code).toBe(3);
+    expect(JSON.parse(before.stdout())).toEqual(JSON.parse(after.stdout()));
+  });
+});
