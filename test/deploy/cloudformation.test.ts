@@ -13,6 +13,7 @@ import {
   formatFinding,
   loadTemplateCheckData,
   type PackagedService,
+  PackageFailedError,
   packageService,
   readZipEntries,
   type ResolvedResource,
@@ -115,6 +116,26 @@ describe('Function: packageService', () => {
     // Assess
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('function');
+  });
+});
+
+describe('Function: packageService (failure)', () => {
+  it('fails with osls\'s own reason when a configuration needs AWS credentials, since it runs without any', async () => {
+    // Prepare
+    const serviceDir = join(workDir, 'needs-credentials');
+    mkdirSync(serviceDir, { recursive: true });
+    writeFileSync(
+      join(serviceDir, 'serverless.yml'),
+      ['service: needs-credentials', 'provider:', '  name: aws', '  runtime: nodejs22.x', 'custom:', '  account: ${aws:accountId}', ''].join('\n'),
+    );
+
+    // Act
+    const failure = await packageService({ serviceDir, outDir: join(serviceDir, 'out') }).catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(PackageFailedError);
+    expect((failure as PackageFailedError).exitCode).toBe(1);
+    expect((failure as PackageFailedError).message).toMatch(/serverless package failed \(exit 1\)[\s\S]*credentials not found/);
   });
 });
 
