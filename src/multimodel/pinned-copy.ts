@@ -7,6 +7,7 @@
  */
 import {
   AbortMultipartUploadCommand,
+  HeadObjectCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -16,6 +17,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { errorName, httpStatus } from '../aws/errors';
 import { MAX_PARTS, MAX_SINGLE_COPY_BYTES, MIN_PART_BYTES, type CopySettings } from './config';
+
+/** The destination already exists and the copy was asked not to overwrite it. */
+export class DestinationExistsError extends Error {
+  override readonly name = 'DestinationExistsError';
+  constructor(readonly destinationKey: string) {
+    super(`destination "${destinationKey}" already exists; it was not overwritten`);
+  }
+}
 
 /** The source object no longer has the ETag of the event: a newer upload replaced (or deleted) it. */
 export class SourceSupersededError extends Error {
@@ -39,6 +48,11 @@ export interface PinnedCopyRequest {
   /** Stored as user metadata on the copy; values must be ASCII. */
   metadata?: Record<string, string>;
   contentType?: string;
+  /**
+   * Send `If-None-Match: *` with the write (CopyObject, or CompleteMultipartUpload), so S3 itself
+   * refuses to overwrite an existing destination even when two copies race.
+   */
+  failIfExists?: boolean;
 }
 
 export interface PinnedCopyResult {
@@ -92,13 +106,26 @@ export async function copyPinned(s3: S3Client, request: PinnedCopyRequest, setti
           MetadataDirective: 'REPLACE',
           ContentType: request.contentType ?? 'application/gzip',
           ...(request.metadata ? { Metadata: request.metadata } : {}),
+          ...(request.failIfExists ? { IfNoneMatch: '*' } : {}),
         }),
       );
       return { method: 'copy-object', parts: 1 };
     }
     return await multipartCopy(s3, request, copySource, ifMatch, partSizeFor(request.sizeBytes, settings.partSizeBytes));
   } catch (error) {
-    if (isPreconditionFailure(error)) throw new SourceSupersededError(request.sourceKey, request.eTag);
+    if (!isPreconditionFailure(error)) throw error;
+    // One 412 covers both conditions: the source changed, or (with failIfExists) the destination exists.
+    if (request.failIfExists && (await destinationExists(s3, request))) throw new DestinationExistsError(request.destinationKey);
+    throw new SourceSupersededError(request.sourceKey, request.eTag);
+  }
+}
+
+async function destinationExists(s3: S3Client, request: PinnedCopyRequest): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: request.bucket, Key: request.destinationKey }));
+    return true;
+  } catch (error) {
+    if (httpStatus(error) === 404 || errorName(error) === 'NotFound' || errorName(error) === 'NoSuchKey') return false;
     throw error;
   }
 }
@@ -162,6 +189,7 @@ async function multipartCopy(
         Key: request.destinationKey,
         UploadId: uploadId,
         MultipartUpload: { Parts: parts },
+        ...(request.failIfExists ? { IfNoneMatch: '*' } : {}),
       }),
     );
     return { method: 'multipart', parts: partCount };

@@ -11,7 +11,7 @@ import { errorName, httpStatus, isTransientError } from '../aws/errors';
 import { inspectArchive, isArchiveRejected, type ArchiveInspection } from '../artifacts';
 import { silentLogger, type MultiModelDeps } from './dependencies';
 import { decodeEventKey, liveKeyOf, parseIncomingKey, sampleKeyOf, targetModelOf } from './layout';
-import { copyPinned, SourceSupersededError } from './pinned-copy';
+import { copyPinned, DestinationExistsError, SourceSupersededError } from './pinned-copy';
 import { normalizeETag, type ModelRecord, type UploadOutcome, type VersionRecord } from './registry';
 import { tagRejectedArtifact } from './rejection-tags';
 import { applyRetention } from './retention';
@@ -170,6 +170,7 @@ export async function registerArtifact(deps: MultiModelDeps, notification: Objec
           sizeBytes: inspection.compressedBytes,
           destinationKey: liveKey,
           metadata: { sha256: inspection.sha256, 'source-etag': sourceETag },
+          failIfExists: true,
         },
         config.copy,
       );
@@ -177,7 +178,9 @@ export async function registerArtifact(deps: MultiModelDeps, notification: Objec
       if (error instanceof SourceSupersededError) {
         return superseded(sourceETag, `"${key}" was replaced after it was checked; the newer upload has its own event`);
       }
-      throw error;
+      // A concurrent delivery copied the same content first: the version is there, which is all we need.
+      if (!(error instanceof DestinationExistsError)) throw error;
+      log.info('live copy written concurrently', { key: liveKey });
     }
   }
 

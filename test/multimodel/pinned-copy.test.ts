@@ -5,11 +5,12 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   S3Client,
   S3ServiceException,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { copyPinned, copySourceOf, partSizeFor, SourceSupersededError } from '../../src/multimodel/pinned-copy';
+import { copyPinned, copySourceOf, DestinationExistsError, partSizeFor, SourceSupersededError } from '../../src/multimodel/pinned-copy';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -83,6 +84,29 @@ describe('Function: copyPinned', () => {
   it('turns 412 into SourceSupersededError', async () => {
     s3Mock.on(CopyObjectCommand).rejects(preconditionFailed());
     await expect(copyPinned(s3, request, settings)).rejects.toBeInstanceOf(SourceSupersededError);
+  });
+
+  it('asks S3 not to overwrite with If-None-Match when told, on the copy and on the multipart completion', async () => {
+    s3Mock.on(CopyObjectCommand).resolves({});
+    await copyPinned(s3, { ...request, failIfExists: true }, settings);
+    expect(s3Mock.commandCalls(CopyObjectCommand)[0]?.args[0].input.IfNoneMatch).toBe('*');
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up' });
+    s3Mock.on(UploadPartCopyCommand).resolves({ CopyPartResult: { ETag: '"e"' } });
+    s3Mock.on(CompleteMultipartUploadCommand).resolves({});
+    await copyPinned(s3, { ...request, sizeBytes: 6 * GiB, failIfExists: true }, settings);
+    expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input.IfNoneMatch).toBe('*');
+  });
+
+  it('tells an existing destination from a replaced source when a guarded copy answers 412', async () => {
+    // Prepare
+    s3Mock.on(CopyObjectCommand).rejects(preconditionFailed());
+    s3Mock.on(HeadObjectCommand).resolvesOnce({}).rejectsOnce(new S3ServiceException({ name: 'NotFound', $fault: 'client', $metadata: { httpStatusCode: 404 }, message: '' }));
+
+    // Act / Assess
+    await expect(copyPinned(s3, { ...request, failIfExists: true }, settings)).rejects.toBeInstanceOf(DestinationExistsError);
+    await expect(copyPinned(s3, { ...request, failIfExists: true }, settings)).rejects.toBeInstanceOf(SourceSupersededError);
+    s3Mock.on(HeadObjectCommand).rejects(throttled());
+    await expect(copyPinned(s3, { ...request, failIfExists: true }, settings)).rejects.toMatchObject({ name: 'SlowDown' });
   });
 
   it('treats a source deleted meanwhile as superseded too', async () => {

@@ -287,6 +287,26 @@ describe('Function: registerArtifact', () => {
     expect(await registry.listVersions(ep(), 'm')).toEqual([]);
   });
 
+  it('carries on when a concurrent delivery wrote the live copy first', async () => {
+    // Prepare: the copy is refused (If-None-Match) because the same bytes just landed there.
+    const key = `incoming/${ep()}/m.tar.gz`;
+    put(key, await artifact('v1'));
+    let heads = 0;
+    s3Mock.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
+      heads += 1;
+      if (input.Key.startsWith('models/') && heads > 1) return {};
+      throw s3Error('NotFound', 404);
+    });
+    s3Mock.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+
+    // Act
+    const outcome = await registerArtifact(deps(), eventFor(key));
+
+    // Assess
+    expect(outcome).toMatchObject({ outcome: 'registered', current: true });
+    expect(s3Mock.commandCalls(CopyObjectCommand)[0]?.args[0].input.IfNoneMatch).toBe('*');
+  });
+
   it('pins the read to the ETag of the GetObject answer when the event carries none', async () => {
     const key = `incoming/${ep()}/m.tar.gz`;
     const eTag = put(key, await artifact('v1'));
