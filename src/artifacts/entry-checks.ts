@@ -18,13 +18,13 @@ export const MAX_NAME_BYTES = 4096;
 export const MAX_COMPONENT_BYTES = 255;
 
 const REFUSED_KINDS: Record<Exclude<TarEntryKind, 'file' | 'directory'>, string> = {
-  hardlink: 'hard link',
-  symlink: 'symbolic link',
-  'character-device': 'character device',
-  'block-device': 'block device',
-  fifo: 'FIFO (named pipe)',
-  'gnu-sparse': 'GNU sparse file',
-  unknown: 'unknown entry type',
+  hardlink: 'a hard link',
+  symlink: 'a symbolic link',
+  'character-device': 'a character device',
+  'block-device': 'a block device',
+  fifo: 'a FIFO (named pipe)',
+  'gnu-sparse': 'a GNU sparse file',
+  unknown: 'an unknown entry type',
 };
 
 /**
@@ -55,7 +55,7 @@ export class EntryChecks {
     if (entry.kind !== 'file' && entry.kind !== 'directory') {
       const link = entry.kind === 'hardlink' || entry.kind === 'symlink' ? ` to ${JSON.stringify(entry.linkname)}` : '';
       const flag = entry.kind === 'unknown' ? ` ${JSON.stringify(entry.typeflag)}` : '';
-      throw new ArchiveRejectedError('entry-type', `a ${REFUSED_KINDS[entry.kind]}${flag}${link}; only regular files and directories are allowed`, {
+      throw new ArchiveRejectedError('entry-type', `${REFUSED_KINDS[entry.kind]}${flag}${link}; only regular files and directories are allowed`, {
         entry: name,
       });
     }
