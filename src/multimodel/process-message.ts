@@ -1,7 +1,8 @@
 /**
  * One SQS message from the artifacts bucket's notifications, dispatched by event: drops are
  * registered, deleted live copies reconciled, test events and anything else acknowledged with a log
- * line. Only transient failures escape (so the message is retried and, in the end, dead-lettered).
+ * line. Only failures of the services escape (transient ones, or unexpected ones such as a missing
+ * permission), so the message is retried and, in the end, dead-lettered rather than lost.
  */
 import { silentLogger, type MultiModelDeps } from './dependencies';
 import { reconcileRemoval, type RemovalOutcome } from './reconcile-removal';
@@ -23,7 +24,7 @@ export interface MessageResult {
 /**
  * Processes one SQS message body holding an S3 event notification.
  *
- * @throws only transient failures.
+ * @throws failures of the services (transient or unexpected); every verdict on the message is returned.
  */
 export async function processNotificationMessage(deps: MultiModelDeps, body: string): Promise<MessageResult> {
   const log = deps.logger ?? silentLogger;

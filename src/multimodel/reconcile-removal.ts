@@ -60,7 +60,7 @@ export async function fallBackFrom(
 /**
  * Handles an `ObjectRemoved` notification for a live key.
  *
- * @throws only transient failures, for the queue to retry.
+ * @throws failures of the services (transient or unexpected), for the queue to retry and finally dead-letter.
  */
 export async function reconcileRemoval(deps: MultiModelDeps, notification: ObjectNotification): Promise<RemovalOutcome> {
   const log = deps.logger ?? silentLogger;

@@ -76,7 +76,8 @@ async function inspectOnce(deps: MultiModelDeps, body: Readable): Promise<Archiv
  * Registers the artifact an `ObjectCreated` notification announced, and returns (and records) what
  * became of it. Keys that are not artifact keys are ignored with their reason.
  *
- * @throws only transient failures (see `isTransientError`), for the queue to retry.
+ * @throws failures of the services (transient ones, see `isTransientError`, and unexpected ones such as
+ *   `AccessDenied`) for the queue to retry and finally dead-letter; every verdict on the artifact is returned.
  */
 export async function registerArtifact(deps: MultiModelDeps, notification: ObjectNotification): Promise<UploadOutcome | undefined> {
   const log = deps.logger ?? silentLogger;
@@ -214,15 +215,18 @@ export async function registerArtifact(deps: MultiModelDeps, notification: Objec
     }
     return outcome;
   };
-  const registered = (current: boolean, record: VersionRecord, reason?: string): UploadOutcome => ({
-    ...versionFields,
-    sourceETag,
-    outcome: record.status === 'failed' ? 'failed' : 'registered',
-    current,
-    versionStatus: record.status,
-    ...(reason ?? record.reason ? { reason: reason ?? record.reason } : {}),
-    recordedAt: now().toISOString(),
-  });
+  const registered = (current: boolean, record: VersionRecord, reason?: string): UploadOutcome => {
+    const why = reason ?? record.reason;
+    return {
+      ...versionFields,
+      sourceETag,
+      outcome: record.status === 'failed' ? 'failed' : 'registered',
+      current,
+      versionStatus: record.status,
+      ...(why ? { reason: why } : {}),
+      recordedAt: now().toISOString(),
+    };
+  };
 
   const existingModel = await registry.getModel(endpoint, model);
   const order = sequencer && existingModel?.lastSequencer ? compareSequencers(sequencer, existingModel.lastSequencer) : 1;
