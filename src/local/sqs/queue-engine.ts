@@ -179,6 +179,7 @@ export class QueueEngine {
   private readonly queues = new Map<string, QueueState>();
   private journal?: WriteStream;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly pendingWakes = new Set<QueueState>();
   private closed = false;
   private readonly now: () => number;
 
@@ -389,8 +390,17 @@ export class QueueEngine {
     this.wake(queue);
   }
 
+  /**
+   * Wakes the long polls waiting on `queue`, on the next turn of the event loop: messages sent together
+   * (a batch, a burst of notifications) are then received together, as a poller on SQS would see them.
+   */
   private wake(queue: QueueState): void {
-    for (const waiter of [...queue.waiters]) waiter();
+    if (this.pendingWakes.has(queue)) return;
+    this.pendingWakes.add(queue);
+    setImmediate(() => {
+      this.pendingWakes.delete(queue);
+      for (const waiter of [...queue.waiters]) waiter();
+    });
   }
 
   private wakeAt(queue: QueueState, at: number): void {
