@@ -5,7 +5,7 @@ import { scanArchive, type ArchiveSource } from './archive-scan';
 import type { CheckedEntry } from './entry-checks';
 import { ExtractDestinationError } from './errors';
 import type { ArchiveInspection } from './inspect';
-import type { ArchiveLimits } from './limits';
+import { resolveArchiveLimits, type ArchiveLimits } from './limits';
 
 interface Destination {
   root: string;
@@ -69,12 +69,16 @@ async function writeFully(handle: FileHandle, chunk: Buffer): Promise<void> {
  * @returns the same figures {@link inspectArchive} returns.
  * @throws {ArchiveRejectedError} when the archive breaks a rule (nothing is left behind).
  * @throws {ExtractDestinationError} when `destDir` is not a directory or not empty (the source is not read).
+ * @throws {ArchiveLimitsError} when a given limit is not usable (nothing is created).
+ * On a refusal the source stream is destroyed rather than read on; other errors of the source are rethrown
+ * unchanged, after the same clean-up.
  */
 export async function extractArchive(
   source: ArchiveSource,
   destDir: string,
   limits?: Partial<ArchiveLimits>,
 ): Promise<ArchiveInspection> {
+  const checkedLimits = resolveArchiveLimits(limits); // a bad limit must fail before anything is created
   const { root, createdTop } = await prepareDestination(destDir);
   const topLevel = new Set<string>();
   const knownDirectories = new Set<string>([root]);
@@ -122,7 +126,7 @@ export async function extractArchive(
   };
 
   try {
-    return await scanArchive(source, limits, visitor);
+    return await scanArchive(source, checkedLimits, visitor);
   } catch (error) {
     await handle?.close().catch(() => undefined);
     if (createdTop !== undefined) await rm(createdTop, { recursive: true, force: true });

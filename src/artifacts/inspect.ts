@@ -26,7 +26,8 @@ export interface ArchiveInspection {
  * @param limits - overrides of {@link DEFAULT_ARCHIVE_LIMITS}; see {@link archiveLimitsFromEnv}.
  * @throws {ArchiveRejectedError} with the rule, the entry and the limit when the archive is refused.
  * @throws {ArchiveLimitsError} when a given limit is not a positive number.
- * Errors of the source stream itself are rethrown unchanged (they may be transient).
+ * Errors of the source stream itself are rethrown unchanged (they may be transient). On a refusal the source
+ * stream is destroyed rather than read on.
  */
 export function inspectArchive(source: ArchiveSource, limits?: Partial<ArchiveLimits>): Promise<ArchiveInspection> {
   return scanArchive(source, limits);

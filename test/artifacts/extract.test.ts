@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ArchiveRejectedError, ExtractDestinationError } from '../../src/artifacts/errors';
+import { ArchiveLimitsError, ArchiveRejectedError, ExtractDestinationError } from '../../src/artifacts/errors';
 import { extractArchive } from '../../src/artifacts/extract';
 import { inspectArchive } from '../../src/artifacts/inspect';
 import { gzipBuffer, HOSTILE_ARCHIVES, makeTempDir, tarBuffer, tarGzBuffer, writeArchiveFile, zeroBombPath, type HostileArchive } from '../support/archives';
@@ -198,6 +198,19 @@ describe('Function: extractArchive', () => {
     // Assess
     expect((error as ArchiveRejectedError).rule).toBe('expansion-ratio');
     expect(performance.now() - started).toBeLessThan(10_000);
+    expect(await readdir(sandbox.dir)).toEqual([]);
+  });
+
+  it('refuses unusable limits before creating anything', async () => {
+    // Prepare
+    const dest = join(sandbox.dir, 'out');
+
+    // Act
+    const error = await extractArchive(Readable.from([Buffer.alloc(1)]), dest, { maxDepth: 0 }).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(ArchiveLimitsError);
+    expect((error as Error).message).toBe('archive limit maxDepth must be a whole number of at least 1, got 0');
     expect(await readdir(sandbox.dir)).toEqual([]);
   });
 

@@ -9,12 +9,14 @@ import {
   gnuLongNameEntry,
   gzipBuffer,
   HOSTILE_ARCHIVES,
+  makeTempDir,
   manyFilesTar,
   paxRecords,
   rawTar,
   rawTarEntry,
   tarBuffer,
   tarGzBuffer,
+  writeArchiveFile,
   zeroBombPath,
   type HostileArchive,
 } from '../support/archives';
@@ -156,7 +158,6 @@ describe('Function: inspectArchive', () => {
 
   it('accepts a file stream', async () => {
     // Prepare
-    const { makeTempDir, writeArchiveFile } = await import('../support/archives');
     const temp = await makeTempDir();
     try {
       const archive = await tarGzBuffer([{ name: 'model.onnx', content: Buffer.alloc(200_000, 3) }]);

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -322,7 +322,7 @@ export const HOSTILE_ARCHIVES = {
   'NUL in name': { rule: 'nul-in-name', entry: 'model.onnx\u0000.txt', build: () => tarGzBuffer([{ ...ok('model.onnx\u0000.txt'), pax: {} }]) },
   'name too long': {
     rule: 'name-length',
-    entry: `${'n'.repeat(4097)}`,
+    entry: 'n'.repeat(4097),
     build: () => tarGzBuffer([ok('n'.repeat(4097))]),
   },
   symlink: {
@@ -364,10 +364,7 @@ export const HOSTILE_ARCHIVES = {
   },
   'decompression bomb (4 GiB of zeros)': {
     rule: 'expansion-ratio',
-    build: async () => {
-      const { readFile } = await import('node:fs/promises');
-      return readFile(zeroBombPath());
-    },
+    build: () => readFile(zeroBombPath()),
   },
 } satisfies Record<string, HostileArchive>;
 
