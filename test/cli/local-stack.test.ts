@@ -4,7 +4,7 @@
  * notifications into the local queue, the registration handler run by the stack's event source.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,23 @@ describe('Command: smhost against the local stack', () => {
     });
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout).models).toEqual([expect.objectContaining({ model: 'team/m1', currentVersion: version })]);
+  });
+
+  it('uploads a file larger than one part as a multipart upload and still finds its outcome', async () => {
+    // Prepare: 9 MiB of random bytes (incompressible, so the archive stays above the 8 MiB part size)
+    const bytes = await tarGzBuffer([{ name: 'weights.bin', content: randomBytes(9 * 1024 * 1024) }], 1);
+    const path = join(dir, 'big.tar.gz');
+    await writeFile(path, bytes);
+    const version = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+
+    // Act
+    const result = await run(['models', 'add', 'ep1', 'big', path, '--endpoint-url', stack.url, '--json', '--timeout', '60']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const document = JSON.parse(result.stdout());
+    expect(document.etag).toMatch(/-2$/);
+    expect(document.outcome).toMatchObject({ outcome: 'registered', version, current: true });
   });
 
   it('redrives the dead-letter queue into the registration queue', async () => {
