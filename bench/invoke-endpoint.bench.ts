@@ -1,0 +1,198 @@
+/**
+ * InvokeEndpoint through the emulator against the same ONNX model behind a minimal one-hop Node HTTP server,
+ * same payloads, concurrency 1 and 8: the emulator's added p50 latency (target ≤ 2 ms) and its throughput
+ * ratio (target ≥ 0.5). Also CreateEndpoint → InService for a small model (provisioning delay set to 0, so
+ * the figure is the real local work: fetch, safe extraction, process start, /ping).
+ *
+ * The emulator and the baseline each run in their own process, so neither shares an event loop with the
+ * load generator. `npx tsx bench/run.ts invoke-endpoint`
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
+import { createS3Client, createSageMakerClient } from '../src/aws/clients';
+import { startSageMakerServer } from '../src/local/sagemaker';
+import { buildSoftmaxClassifierModel, fitStandardScaler, loadIris, packOnnxModel, trainSoftmaxRegression } from '../src/onnx';
+
+// s3rver accepts only its own default key pair.
+const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const ROLE = 'arn:aws:iam::000000000000:role/Bench';
+
+/** The baseline: onnxruntime behind one plain HTTP hop, the least any server can do for the same answer. */
+const BASELINE_SERVER = `
+import { createServer } from 'node:http';
+import * as ort from 'onnxruntime-node';
+const session = await ort.InferenceSession.create(process.env.MODEL_FILE, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+const input = session.inputNames[0], output = session.outputNames[0];
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', async () => {
+    const rows = JSON.parse(Buffer.concat(chunks).toString()).instances;
+    const out = await session.run({ [input]: new ort.Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0].length]) }, [output]);
+    const t = out[output];
+    const body = JSON.stringify({ predictions: Array.from(t.data, Number) });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
+`;
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+/** Child role: s3rver + the emulator, one endpoint in service; prints its URL and the creation times. */
+async function emulatorRole(): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'bench-invoke-'));
+  const S3rver = createRequire(import.meta.url)('s3rver') as new (o: Record<string, unknown>) => S3rverInstance;
+  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(root, 's3') });
+  const { port } = await s3rver.run();
+  const s3 = createS3Client({ endpoint: `http://127.0.0.1:${port}`, credentials: CREDENTIALS, region: 'us-east-1' });
+  await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'model.tar.gz', Body: await packOnnxModel(Buffer.from(process.env.MODEL_B64!, 'base64')) }));
+  const server = await startSageMakerServer({ s3, dataDir: join(root, 'data'), provisioningSeconds: 0, timeScale: 1 });
+  const sm = createSageMakerClient({ endpoint: server.url, credentials: CREDENTIALS, region: 'us-east-1' });
+  await sm.send(new CreateModelCommand({ ModelName: 'm', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'smhost/onnxruntime:1', ModelDataUrl: 's3://bench/model.tar.gz' } }));
+  await sm.send(
+    new CreateEndpointConfigCommand({
+      EndpointConfigName: 'c',
+      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'm', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+    }),
+  );
+  const inService = async (name: string) => {
+    const started = performance.now();
+    await sm.send(new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: 'c' }));
+    for (;;) {
+      const d = await sm.send(new DescribeEndpointCommand({ EndpointName: name }));
+      if (d.EndpointStatus === 'InService') return performance.now() - started;
+      if (d.EndpointStatus === 'Failed') throw new Error(d.FailureReason);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const firstMs = await inService('bench');
+  const cachedMs = await inService('bench-2');
+  // The built-in container's own port, to tell the emulator's hop apart from the container's work.
+  const containerPort = server.emulator.containers('bench')[0]!.port;
+  console.log(JSON.stringify({ url: server.url, firstMs, cachedMs, containerUrl: `http://127.0.0.1:${containerPort}` }));
+  const stop = async () => {
+    await server.close();
+    await s3rver.close();
+    await rm(root, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+}
+
+function startChild(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve({ child, info: JSON.parse(line) as Record<string, unknown> });
+    });
+    child.once('exit', (code) => reject(new Error(`child exited with ${code} before it was ready`)));
+  });
+}
+
+interface Run {
+  p50: number;
+  p99: number;
+  perSecond: number;
+}
+
+async function load(url: string, path: string, body: Buffer, concurrency: number, requests: number): Promise<Run> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const target = new URL(url);
+  const once = () =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      const req = request(
+        { host: target.hostname, port: target.port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  for (let i = 0; i < 200; i++) await once();
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) {
+        next += 1;
+        latencies.push(await once());
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: latencies[Math.floor(latencies.length * 0.5)]!,
+    p99: latencies[Math.floor(latencies.length * 0.99)]!,
+    perSecond: (latencies.length / elapsed) * 1000,
+  };
+}
+
+async function main(): Promise<void> {
+  const { features, labels } = loadIris();
+  const scaler = fitStandardScaler(features);
+  const scaled = features.map((r) => r.map((x, j) => (x - scaler.mean[j]!) / scaler.scale[j]!));
+  const model = buildSoftmaxClassifierModel(trainSoftmaxRegression(scaled, labels, 3, { epochs: 100 }));
+  const root = await mkdtemp(join(tmpdir(), 'bench-baseline-'));
+  const modelFile = join(root, 'model.onnx');
+  await writeFile(modelFile, model);
+  const self = fileURLToPath(import.meta.url);
+  const tsx = createRequire(import.meta.url).resolve('tsx');
+  const emulator = await startChild(['--import', tsx, self, 'emulator'], { MODEL_B64: Buffer.from(model).toString('base64') });
+  const baseline = await startChild(['--input-type=module', '-e', BASELINE_SERVER], { MODEL_FILE: modelFile });
+  const emulatorUrl = String(emulator.info.url);
+  const baselineUrl = `http://127.0.0.1:${baseline.info.port}`;
+  const payloads = { 'one row': [scaled[0]], '10 rows': scaled.slice(0, 10) };
+
+  console.log(`CreateEndpoint → InService (provisioning delay 0): first ${Number(emulator.info.firstMs).toFixed(0)} ms, model data cached ${Number(emulator.info.cachedMs).toFixed(0)} ms`);
+  console.log('payload   conc  baseline p50/p99 ms   emulator p50/p99 ms   added p50 ms  throughput ratio (emulator/baseline)   [container alone: p50 ms, ratio]');
+  try {
+    for (const [label, rows] of Object.entries(payloads)) {
+      const body = Buffer.from(JSON.stringify({ instances: rows }));
+      for (const concurrency of [1, 8]) {
+        const requests = concurrency === 1 ? 2000 : 4000;
+        const base = await load(baselineUrl, '/invocations', body, concurrency, requests);
+        const emu = await load(emulatorUrl, '/endpoints/bench/invocations', body, concurrency, requests);
+        const alone = await load(String(emulator.info.containerUrl), '/invocations', body, concurrency, requests);
+        console.log(
+          `${label.padEnd(9)} ${String(concurrency).padStart(4)}  ${base.p50.toFixed(3)}/${base.p99.toFixed(3)}`.padEnd(40) +
+            `${emu.p50.toFixed(3)}/${emu.p99.toFixed(3)}`.padEnd(22) +
+            `${(emu.p50 - base.p50).toFixed(3)}`.padEnd(14) +
+            `${(emu.perSecond / base.perSecond).toFixed(2)}  (${emu.perSecond.toFixed(0)}/s vs ${base.perSecond.toFixed(0)}/s)`.padEnd(39) +
+            `[${alone.p50.toFixed(3)}, ${(alone.perSecond / base.perSecond).toFixed(2)}]`,
+        );
+      }
+    }
+  } finally {
+    baseline.child.kill('SIGTERM');
+    emulator.child.kill('SIGTERM');
+    await new Promise((r) => emulator.child.once('exit', r));
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'emulator') await emulatorRole();
+else await main();
