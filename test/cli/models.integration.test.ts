@@ -91,6 +91,22 @@ describe('Command: smhost models add (s3rver + dynalite, real registration handl
     expect(JSON.parse(result.stdout()).outcome).toMatchObject({ outcome: 'registered', version: artifact.version });
   });
 
+  it('given the drop-zone object itself, reports the outcome already recorded for it', async () => {
+    // Prepare
+    const artifact = await archiveFile('inplace.tar.gz', '{"weights":"in place"}');
+    expect((await run(['models', 'add', 'ep1', 'inplace', artifact.path], local.factory)).code).toBe(0);
+
+    // Act
+    const result = await run(
+      ['models', 'add', 'ep1', 'inplace', `s3://${local.aws.bucket}/incoming/ep1/inplace.tar.gz`, '--json', '--timeout', '5'],
+      local.factory,
+    );
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout()).outcome).toMatchObject({ outcome: 'registered', version: artifact.version });
+  });
+
   it('exits 1 and prints the rule and reason when registration refuses the archive', async () => {
     // Prepare
     const hostile = HOSTILE_ARCHIVES['parent traversal'];

@@ -81,9 +81,14 @@ export async function addModel(deps: AddModelDependencies, input: AddModelInput)
   }
 
   // Taken before the upload can be processed, so an earlier upload of the same bytes (same ETag) is
-  // never mistaken for this one.
-  const expected = await expectedETag(deps.s3, input.source);
-  const previous = expected && input.wait !== false ? ((await deps.registry.findUpload(key, expected)) ?? null) : undefined;
+  // never mistaken for this one. An object already in place is not stored anew: any outcome is its own.
+  const inPlace = isInPlace(input.source, deps.bucket, key);
+  const expected = inPlace ? undefined : await expectedETag(deps.s3, input.source);
+  const previous = inPlace
+    ? null
+    : expected && input.wait !== false
+      ? ((await deps.registry.findUpload(key, expected)) ?? null)
+      : undefined;
 
   const stored = await storeArtifact(deps, input.source, key, log);
   const storedAt = await lastModified(deps.s3, stored);
@@ -103,7 +108,7 @@ export async function addModel(deps: AddModelDependencies, input: AddModelInput)
     key,
     etag: stored.etag,
     storedAt,
-    ...(previous !== undefined && normalizeETag(stored.etag) === expected ? { previous } : {}),
+    ...(previous !== undefined && (inPlace || normalizeETag(stored.etag) === expected) ? { previous } : {}),
     timeoutMs: input.timeoutMs ?? DEFAULT_ADD_TIMEOUT_SECONDS * 1000,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
@@ -122,13 +127,17 @@ async function storeArtifact(
     return uploadFile(deps.s3, source.path, { ...target, contentType: 'application/gzip' });
   }
   const { bucket, key: sourceKey } = source.location;
-  if (bucket === deps.bucket && sourceKey === key) {
-    // Already in place (S3 refuses a copy onto itself): wait for the outcome of the object as it is.
+  if (isInPlace(source, deps.bucket, key)) {
+    // S3 refuses a copy onto itself: wait for the outcome of the object as it is.
     const head = await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return { bucket, key, etag: head.ETag ?? '', size: head.ContentLength ?? 0 };
   }
   log(`copying s3://${bucket}/${sourceKey} to s3://${deps.bucket}/${key}`);
   return copyObject(deps.s3, { bucket, key: sourceKey }, target);
+}
+
+function isInPlace(source: ArtifactSource, bucket: string, key: string): boolean {
+  return source.kind === 's3' && source.location.bucket === bucket && source.location.key === key;
 }
 
 /**
