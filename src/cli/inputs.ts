@@ -74,13 +74,6 @@ export const positiveIntegerSchema = z
   .transform(Number)
   .refine((n) => Number.isSafeInteger(n) && n >= 1, 'must be at least 1');
 
-/** A whole number ≥ 0 given as an option value. */
-export const nonNegativeIntegerSchema = z
-  .string()
-  .regex(/^\d+$/, 'must be a whole number')
-  .transform(Number)
-  .refine((n) => Number.isSafeInteger(n), 'is too large');
-
 /** A duration in seconds, fractions allowed (a short wait is handy in tests and scripts). */
 export const secondsSchema = z
   .string()
