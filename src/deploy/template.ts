@@ -28,6 +28,7 @@ export interface CfnTemplate {
   Outputs?: Record<string, unknown>;
 }
 
+/** Whether a value is a plain JSON object (not null, not an array). */
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
