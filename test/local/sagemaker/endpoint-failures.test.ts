@@ -34,9 +34,14 @@ afterAll(async () => {
   rmSync(mapDir, { recursive: true, force: true });
 });
 
-async function failureOf(name: string, image: string, modelDataUrl?: string): Promise<{ reason: string; seen: string[] }> {
+async function failureOf(name: string, image: string | undefined, modelDataUrl?: string, packageName?: string): Promise<{ reason: string; seen: string[] }> {
   await stack.sagemaker.send(
-    new CreateModelCommand({ ModelName: name, ExecutionRoleArn: ROLE, PrimaryContainer: { Image: image, ...(modelDataUrl ? { ModelDataUrl: modelDataUrl } : {}) } }),
+    new CreateModelCommand({ ModelName: name, ExecutionRoleArn: ROLE, PrimaryContainer: {
+        ...(image ? { Image: image } : {}),
+        ...(modelDataUrl ? { ModelDataUrl: modelDataUrl } : {}),
+        ...(packageName ? { ModelPackageName: packageName } : {}),
+      },
+    }),
   );
   await stack.sagemaker.send(
     new CreateEndpointConfigCommand({
@@ -108,6 +113,14 @@ describe('Function: CreateEndpoint (failures)', () => {
     // Assess
     expect(reason).toMatch(/^Container never-healthy\/AllTraffic\/primary did not pass the ping health check within 1\.5 seconds \(last: status 500\)$/);
     expect(stack.server.emulator.containers('never-healthy')).toEqual([]);
+  });
+
+  it('fails an endpoint whose model names a model package that does not exist', async () => {
+    // Act
+    const { reason } = await failureOf('no-package', undefined, undefined, 'arn:aws:sagemaker:us-east-1:000000000000:model-package/none/1');
+
+    // Assess
+    expect(reason).toBe('Model package arn:aws:sagemaker:us-east-1:000000000000:model-package/none/1 does not exist or has no InferenceSpecification containers.');
   });
 
   it('answers InvokeEndpoint on a failed endpoint with ValidationError', async () => {

@@ -5,6 +5,8 @@ import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
   CreateModelCommand,
+  CreateModelPackageCommand,
+  CreateModelPackageGroupCommand,
   DeleteEndpointCommand,
   DescribeEndpointCommand,
   DescribeEndpointConfigCommand,
@@ -181,6 +183,38 @@ describe('Function: CreateEndpoint', () => {
   });
 });
 
+describe('Function: CreateEndpoint (model from the model registry)', () => {
+  it('serves a model whose container is a registered model package version', async () => {
+    // Prepare
+    await stack.sagemaker.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'scalers' }));
+    const registered = await stack.sagemaker.send(
+      new CreateModelPackageCommand({
+        ModelPackageGroupName: 'scalers',
+        ModelApprovalStatus: 'Approved',
+        InferenceSpecification: {
+          Containers: [{ Image: ONNX_IMAGE, ModelDataUrl: urls.scaler }],
+          SupportedContentTypes: ['application/json'],
+          SupportedResponseMIMETypes: ['application/json'],
+        },
+      }),
+    );
+    await stack.sagemaker.send(
+      new CreateModelCommand({ ModelName: 'from-package', ExecutionRoleArn: ROLE, PrimaryContainer: { ModelPackageName: registered.ModelPackageArn } }),
+    );
+
+    // Act
+    await deploy('package-ep', [{ variant: 'AllTraffic', model: 'from-package' }]);
+    const { description } = await waitForEndpoint(stack.sagemaker, 'package-ep', ['InService', 'Failed']);
+    const response = await invoke('package-ep', { instances: [[5.1, 3.5, 1.4, 0.2]] });
+    await stack.sagemaker.send(new DeleteEndpointCommand({ EndpointName: 'package-ep' }));
+
+    // Assess
+    expect(description.FailureReason).toBeUndefined();
+    expect(description.ProductionVariants?.[0]?.DeployedImages?.[0]?.SpecifiedImage).toBe(ONNX_IMAGE);
+    expect((predictions(response.Body) as number[][])[0]).toHaveLength(4);
+  });
+});
+
 describe('Function: UpdateEndpoint', () => {
   it('rolls back a failed update and keeps serving the old configuration, with the reason shown', async () => {
     // Prepare
@@ -292,7 +326,7 @@ describe('Function: createSageMakerEmulator', () => {
     // Assess
     expect(existsSync(join(stack.dataDir, STATE_FILE_NAME))).toBe(true);
     expect(JSON.parse(readFileSync(join(stack.dataDir, STATE_FILE_NAME), 'utf8')).models.classifier.ModelName).toBe('classifier');
-    expect(models.Models?.map((m) => m.ModelName)).toEqual(['classifier', 'scaler', 'unmapped']);
+    expect(models.Models?.map((m) => m.ModelName)).toEqual(['classifier', 'from-package', 'scaler', 'unmapped']);
     expect(config.ProductionVariants?.[0]?.VariantName).toBe('Blue');
     expect(model.PrimaryContainer?.Environment).toEqual({ SMHOST_ONNX_OUTPUT: 'probabilities' });
     expect(endpoints.Endpoints?.find((e) => e.EndpointName === 'scaler-ep')?.EndpointStatus).toBe('InService');

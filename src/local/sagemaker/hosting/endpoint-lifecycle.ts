@@ -80,13 +80,46 @@ export class EndpointLifecycle {
     await this.transitions.get(endpointName.toLowerCase())?.done;
   }
 
+  /**
+   * The models a configuration names, as they are now (SageMaker reads them when the deployment starts),
+   * with containers given as `ModelPackageName` replaced by the package's own containers.
+   */
   private modelsOf(config: ResourceRecord): Map<string, ResourceRecord> {
     const models = new Map<string, ResourceRecord>();
     for (const variant of config.ProductionVariants as ResourceRecord[]) {
-      const model = this.store.get('models', String(variant.ModelName));
-      if (model) models.set(String(variant.ModelName).toLowerCase(), structuredClone(model));
+      const stored = this.store.get('models', String(variant.ModelName));
+      if (!stored) continue;
+      const model = structuredClone(stored);
+      const expand = (containers: ResourceRecord[]) => containers.flatMap((c) => this.fromPackage(c));
+      if (Array.isArray(model.Containers)) model.Containers = expand(model.Containers as ResourceRecord[]);
+      else if (model.PrimaryContainer) {
+        const expanded = expand([model.PrimaryContainer as ResourceRecord]);
+        if (expanded.length === 1) model.PrimaryContainer = expanded[0];
+        else {
+          delete model.PrimaryContainer;
+          model.Containers = expanded;
+        }
+      }
+      models.set(String(variant.ModelName).toLowerCase(), model);
     }
     return models;
+  }
+
+  private fromPackage(container: ResourceRecord): ResourceRecord[] {
+    if (typeof container.ModelPackageName !== 'string' || typeof container.Image === 'string') return [container];
+    const key = container.ModelPackageName.replace(/^arn:aws[a-z-]*:sagemaker:[^:]*:\d{12}:model-package\//, '');
+    const pkg = this.store.get('modelPackages', key);
+    const specContainers = ((pkg?.InferenceSpecification as ResourceRecord | undefined)?.Containers as ResourceRecord[] | undefined) ?? [];
+    if (specContainers.length === 0) {
+      throw new DeploymentFailedError(`Model package ${container.ModelPackageName} does not exist or has no InferenceSpecification containers.`);
+    }
+    return specContainers.map((spec, i) => ({
+      ...spec,
+      ...(specContainers.length === 1 && container.ContainerHostname ? { ContainerHostname: container.ContainerHostname } : {}),
+      Environment: { ...((spec.Environment as Record<string, string>) ?? {}), ...((container.Environment as Record<string, string>) ?? {}) },
+      Mode: container.Mode ?? 'SingleModel',
+      ...(i === 0 && container.ModelDataUrl ? { ModelDataUrl: container.ModelDataUrl } : {}),
+    }));
   }
 
   private run(endpointName: string, work: (signal: AbortSignal) => Promise<void>): void {

@@ -74,6 +74,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // If the emulator dies without stopping its containers, they must not linger holding ports and memory.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 1000).unref();
   console.log(`onnx container: serving ${modelDir} on 127.0.0.1:${port}`);
 }
 
