@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCommandLineError, parseLocalArgs } from '../../src/local/command-line';
+import { probeServices } from '../../src/local/readiness';
+import { resolveTimeScale, InvalidTimeScaleError } from '../../src/local/time-scale';
+import { FIXTURE_BUCKET, FIXTURE_EVENTS_QUEUE, FIXTURE_TABLE, startFixtureStack, toolEnv, type FixtureStack } from './fixture-stack';
+
+const run = promisify(execFile);
+
+describe('Function: startLocalStack', () => {
+  let fixture: FixtureStack;
+
+  beforeAll(async () => {
+    fixture = await startFixtureStack({ runFunctions: false });
+  });
+
+  afterAll(async () => {
+    await fixture.close();
+  });
+
+  it('answers GetCallerIdentity for any key through the SDK (query protocol) and the AWS CLI', async () => {
+    const identity = await fixture.clients.sts.send(new GetCallerIdentityCommand({}));
+    const cli = await run('aws', ['sts', 'get-caller-identity', '--output', 'json'], { env: toolEnv(fixture.stack.url) });
+    expect(identity.Account).toBe('000000000000');
+    expect(JSON.parse(cli.stdout)).toMatchObject({ Account: '000000000000' });
+  });
+
+  it('answers GetCallerIdentity in the JSON protocol', async () => {
+    const answer = await fetch(fixture.stack.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSSecurityTokenServiceV20110615.GetCallerIdentity', Authorization: 'AWS4-HMAC-SHA256 Credential=ANYKEY/20240101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0' },
+      body: '{}',
+    });
+    expect(await answer.json()).toMatchObject({ Account: '000000000000' });
+  });
+
+  it('routes by the presigned X-Amz-Credential and names an unknown service in an AWS error', async () => {
+    await fixture.clients.s3.send(new PutObjectCommand({ Bucket: FIXTURE_BUCKET, Key: 'presigned.txt', Body: 'via query' }));
+    const presigned = await fetch(`${fixture.stack.url}/${FIXTURE_BUCKET}/presigned.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=KEY%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=0`);
+    const unknown = await fetch(fixture.stack.url, { method: 'POST', headers: { 'Content-Type': 'application/x-amz-json-1.1', Authorization: 'AWS4-HMAC-SHA256 Credential=K/20240101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0' }, body: '{}' });
+    const states = await fetch(fixture.stack.url, { method: 'POST', headers: { 'Content-Type': 'application/x-amz-json-1.0', Authorization: 'AWS4-HMAC-SHA256 Credential=K/20240101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0' }, body: '{}' });
+    expect(await presigned.text()).toBe('via query');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ __type: 'UnknownService', message: expect.stringContaining('"kinesis"') });
+    expect(states.status).toBe(501);
+  });
+
+  it('is ready: every service answers through the edge', async () => {
+    expect(await probeServices(fixture.stack.url, 'us-east-1')).toEqual(['s3', 'dynamodb', 'sqs', 'sts']);
+  });
+});
+
+describe('Function: startLocalStack with a data dir', () => {
+  it('keeps objects, table items and queued messages across a restart', async () => {
+    // Prepare
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-restart-'));
+    try {
+      const first = await startFixtureStack({ runFunctions: false, ephemeral: false, dataDir });
+      await first.clients.s3.send(new PutObjectCommand({ Bucket: FIXTURE_BUCKET, Key: 'kept/object.bin', Body: 'persisted' }));
+      await first.clients.dynamo.send(new PutItemCommand({ TableName: FIXTURE_TABLE, Item: { pk: { S: 'kept' }, value: { N: '7' } } }));
+      const eventsUrl = (await first.clients.sqs.send(new GetQueueUrlCommand({ QueueName: FIXTURE_EVENTS_QUEUE }))).QueueUrl!;
+      await first.clients.sqs.send(new SendMessageCommand({ QueueUrl: eventsUrl, MessageBody: 'queued before the restart' }));
+      await first.close();
+
+      // Act
+      const second = await startFixtureStack({ runFunctions: false, ephemeral: false, dataDir });
+      try {
+        const object = await second.clients.s3.send(new GetObjectCommand({ Bucket: FIXTURE_BUCKET, Key: 'kept/object.bin' }));
+        const item = await second.clients.dynamo.send(new GetItemCommand({ TableName: FIXTURE_TABLE, Key: { pk: { S: 'kept' } } }));
+        const url = (await second.clients.sqs.send(new GetQueueUrlCommand({ QueueName: FIXTURE_EVENTS_QUEUE }))).QueueUrl!;
+        const messages = await second.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
+
+        // Assess: the notification configuration was already applied, so no second test event.
+        expect(await object.Body!.transformToString()).toBe('persisted');
+        expect(item.Item?.value).toEqual({ N: '7' });
+        expect(messages.Messages?.map((message) => message.Body)).toEqual([expect.stringContaining('s3:TestEvent'), 'queued before the restart']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Function: parseLocalArgs', () => {
+  it('reads the documented options', () => {
+    expect(parseLocalArgs(['--port', '0', '--data-dir', 'd', '--ephemeral', '--time-scale', '0.01'])).toMatchObject({ port: 0, dataDir: 'd', ephemeral: true, timeScale: 0.01 });
+    expect(parseLocalArgs([])).toMatchObject({ port: 4566, dataDir: '.local', ephemeral: false });
+  });
+
+  it('refuses bad values, naming the option and the rule', () => {
+    expect(() => parseLocalArgs(['--port', '70000'])).toThrow(LocalCommandLineError);
+    expect(() => parseLocalArgs(['--port', 'x'])).toThrow(/--port must be an integer from 0 to 65535/);
+    expect(() => parseLocalArgs(['--time-scale', '0'])).toThrow(/--time-scale must be a number greater than 0/);
+    expect(() => parseLocalArgs(['--bogus'])).toThrow(/usage: npm run local/);
+  });
+});
+
+describe('Function: resolveTimeScale', () => {
+  it('prefers the explicit value, then SMHOST_TIME_SCALE, then real time', () => {
+    expect(resolveTimeScale(0.5, { SMHOST_TIME_SCALE: '0.01' })).toBe(0.5);
+    expect(resolveTimeScale(undefined, { SMHOST_TIME_SCALE: '0.01' })).toBe(0.01);
+    expect(resolveTimeScale(undefined, {})).toBe(1);
+  });
+
+  it('refuses a malformed scale, naming where it came from', () => {
+    expect(() => resolveTimeScale(undefined, { SMHOST_TIME_SCALE: 'fast' })).toThrow(InvalidTimeScaleError);
+    expect(() => resolveTimeScale(-1, {})).toThrow(/timeScale must be a number greater than 0/);
+  });
+});
