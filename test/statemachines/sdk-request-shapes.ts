@@ -19,7 +19,10 @@ const SERVICES: Record<string, Record<string, unknown>> = {
 type ResolvedSchema = number | readonly unknown[];
 
 function resolve(schema: Schema): ResolvedSchema {
-  return typeof schema === 'function' ? resolve(schema()) : schema;
+  if (typeof schema === 'function') return resolve(schema());
+  // A member with traits (`[schema, { httpQuery: ... }]`) is a pair; named schemas carry a namespace string.
+  if (Array.isArray(schema) && schema.length === 2 && typeof schema[1] !== 'string') return resolve(schema[0] as Schema);
+  return schema;
 }
 
 /** The input schema of `service`'s operation `action` (`createModel` → the `CreateModel` operation). */
