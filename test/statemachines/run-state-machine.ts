@@ -47,8 +47,13 @@ export interface RunOutcome {
   retried: string[];
 }
 
-export async function runStateMachine(workflow: string, input: unknown, fake: FakeAws): Promise<RunOutcome> {
-  const definition = loadDefinition(workflow);
+/** Runs `workflow`'s file, or `definition` when given (a variant built from the file). */
+export async function runStateMachine(
+  workflow: string,
+  input: unknown,
+  fake: FakeAws,
+  definition: Json = loadDefinition(workflow),
+): Promise<RunOutcome> {
   const states = allStates(definition);
   const taskResourceLocalHandlers = Object.fromEntries(
     states.filter(([, s]) => s.Type === 'Task').map(([name, s]) => [name, handlerFor(s.Resource as string, fake)]),
