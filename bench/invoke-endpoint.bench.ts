@@ -8,6 +8,7 @@
  * load generator. `npx tsx bench/run.ts invoke-endpoint`
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
@@ -59,6 +60,7 @@ async function emulatorRole(): Promise<void> {
   const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(root, 's3') });
   const { port } = await s3rver.run();
   const s3 = createS3Client({ endpoint: `http://127.0.0.1:${port}`, credentials: CREDENTIALS, region: 'us-east-1' });
+  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
   await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
   await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'model.tar.gz', Body: await packOnnxModel(Buffer.from(process.env.MODEL_B64!, 'base64')) }));
   const server = await startSageMakerServer({ s3, dataDir: join(root, 'data'), provisioningSeconds: 0, timeScale: 1 });
@@ -129,7 +131,7 @@ async function load(url: string, path: string, body: Buffer, concurrency: number
       req.on('error', reject);
       req.end(body);
     });
-  for (let i = 0; i < 200; i++) await once();
+  for (let i = 0; i < 100; i++) await once();
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -161,22 +163,40 @@ async function main(): Promise<void> {
   await writeFile(modelFile, model);
   const self = fileURLToPath(import.meta.url);
   const tsx = createRequire(import.meta.url).resolve('tsx');
-  const emulator = await startChild(['--import', tsx, self, 'emulator'], { MODEL_B64: Buffer.from(model).toString('base64') });
-  const baseline = await startChild(['--input-type=module', '-e', BASELINE_SERVER], { MODEL_FILE: modelFile });
-  const emulatorUrl = String(emulator.info.url);
-  const baselineUrl = `http://127.0.0.1:${baseline.info.port}`;
-  const payloads = { 'one row': [scaled[0]], '10 rows': scaled.slice(0, 10) };
-
-  console.log(`CreateEndpoint → InService (provisioning delay 0): first ${Number(emulator.info.firstMs).toFixed(0)} ms, model data cached ${Number(emulator.info.cachedMs).toFixed(0)} ms`);
-  console.log('payload   conc  baseline p50/p99 ms   emulator p50/p99 ms   added p50 ms  throughput ratio (emulator/baseline)   [container alone: p50 ms, ratio]');
+  const children: ChildProcess[] = [];
   try {
+    const emulator = await startChild(['--import', tsx, self, 'emulator'], { MODEL_B64: Buffer.from(model).toString('base64') });
+    children.push(emulator.child);
+    const baseline = await startChild(['--input-type=module', '-e', BASELINE_SERVER], { MODEL_FILE: modelFile });
+    children.push(baseline.child);
+    const emulatorUrl = String(emulator.info.url);
+    const baselineUrl = `http://127.0.0.1:${baseline.info.port}`;
+    const payloads = { 'one row': [scaled[0]], '10 rows': scaled.slice(0, 10) };
+
+    console.log(`CreateEndpoint → InService (provisioning delay 0): first ${Number(emulator.info.firstMs).toFixed(0)} ms, model data cached ${Number(emulator.info.cachedMs).toFixed(0)} ms`);
+    console.log('payload   conc  baseline p50/p99 ms   emulator p50/p99 ms   added p50 ms  throughput ratio (emulator/baseline)   [container alone: p50 ms, ratio]');
     for (const [label, rows] of Object.entries(payloads)) {
       const body = Buffer.from(JSON.stringify({ instances: rows }));
       for (const concurrency of [1, 8]) {
-        const requests = concurrency === 1 ? 2000 : 4000;
-        const base = await load(baselineUrl, '/invocations', body, concurrency, requests);
-        const emu = await load(emulatorUrl, '/endpoints/bench/invocations', body, concurrency, requests);
-        const alone = await load(String(emulator.info.containerUrl), '/invocations', body, concurrency, requests);
+        const requests = concurrency === 1 ? 1000 : 2000;
+        // Rounds alternate the three targets and the median round is kept, so a burst of load from
+        // elsewhere on a shared machine does not land on one target only.
+        const rounds: { base: Run; emu: Run; alone: Run }[] = [];
+        for (let round = 0; round < 3; round++) {
+          rounds.push({
+            base: await load(baselineUrl, '/invocations', body, concurrency, requests),
+            emu: await load(emulatorUrl, '/endpoints/bench/invocations', body, concurrency, requests),
+            alone: await load(String(emulator.info.containerUrl), '/invocations', body, concurrency, requests),
+          });
+        }
+        const median = (pick: (r: (typeof rounds)[number]) => Run): Run => {
+          const runs = rounds.map(pick);
+          const mid = (values: number[]) => values.sort((a, b) => a - b)[1]!;
+          return { p50: mid(runs.map((r) => r.p50)), p99: mid(runs.map((r) => r.p99)), perSecond: mid(runs.map((r) => r.perSecond)) };
+        };
+        const base = median((r) => r.base);
+        const emu = median((r) => r.emu);
+        const alone = median((r) => r.alone);
         console.log(
           `${label.padEnd(9)} ${String(concurrency).padStart(4)}  ${base.p50.toFixed(3)}/${base.p99.toFixed(3)}`.padEnd(40) +
             `${emu.p50.toFixed(3)}/${emu.p99.toFixed(3)}`.padEnd(22) +
@@ -187,9 +207,10 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    baseline.child.kill('SIGTERM');
-    emulator.child.kill('SIGTERM');
-    await new Promise((r) => emulator.child.once('exit', r));
+    for (const child of children) {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    }
     await rm(root, { recursive: true, force: true });
   }
 }
