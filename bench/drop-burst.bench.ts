@@ -1,0 +1,106 @@
+/**
+ * A burst of artifacts dropped on the running local stack: the time until every one is registered (S3
+ * notification -> local queue -> registration handler -> registry), against the same objects copied with
+ * plain CopyObject at the same concurrency on the same stack. Prints the ratio (copy time / drop time;
+ * target >= 0.4) and checks that nothing was lost or registered twice.
+ *
+ * `npm run bench -- drop-burst`; `BENCH_DROPS` (default 1000) and `BENCH_CONCURRENCY` (default 16) tune it.
+ */
+import { fileURLToPath } from 'node:url';
+import { CopyObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createClients } from '../src/aws/clients';
+import { startLocalStack } from '../src/local/stack';
+import { tarGzBuffer } from '../test/support/archives';
+
+const drops = Number(process.env.BENCH_DROPS ?? 1000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const PROJECT_YML = fileURLToPath(new URL('../serverless.yml', import.meta.url));
+
+async function pool(count: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < count) {
+      const index = next;
+      next += 1;
+      await task(index);
+    }
+  }));
+}
+
+const stack = await startLocalStack({ ephemeral: true, timeScale: 0.01, serverlessYml: PROJECT_YML });
+const clients = createClients({ endpoint: stack.url, region: stack.region, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+const bucket = stack.names.bucket;
+
+async function registeredVersions(): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await clients.dynamo.send(new ScanCommand({
+      TableName: stack.names.registryTable,
+      FilterExpression: '#kind = :version AND endpoint = :endpoint',
+      ExpressionAttributeNames: { '#kind': 'kind' },
+      ExpressionAttributeValues: { ':version': 'version', ':endpoint': 'burst' },
+      ExclusiveStartKey: start,
+    }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+async function countKeys(prefix: string): Promise<number> {
+  let total = 0;
+  let token: string | undefined;
+  do {
+    const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    total += page.KeyCount ?? 0;
+    token = page.NextContinuationToken;
+  } while (token);
+  return total;
+}
+
+try {
+  // Staging objects live outside incoming/, so putting them notifies nothing.
+  await pool(drops, concurrency, async (index) => {
+    const archive = await tarGzBuffer([{ name: 'model.onnx', content: `model number ${index}\n` }]);
+    await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `staging/m${index}.tar.gz`, Body: archive }));
+  });
+
+  const copyStart = performance.now();
+  await pool(drops, concurrency, async (index) => {
+    await clients.s3.send(new CopyObjectCommand({ Bucket: bucket, Key: `copies/m${index}.tar.gz`, CopySource: `${bucket}/staging/m${index}.tar.gz` }));
+  });
+  const copyMs = performance.now() - copyStart;
+
+  const dropStart = performance.now();
+  await pool(drops, concurrency, async (index) => {
+    await clients.s3.send(new CopyObjectCommand({ Bucket: bucket, Key: `incoming/burst/m${index}.tar.gz`, CopySource: `${bucket}/staging/m${index}.tar.gz` }));
+  });
+  const droppedMs = performance.now() - dropStart;
+  let versions: Array<Record<string, unknown>> = [];
+  const deadline = Date.now() + 10 * 60_000;
+  while (Date.now() < deadline) {
+    versions = await registeredVersions();
+    if (new Set(versions.map((item) => item.model)).size >= drops) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const registeredMs = performance.now() - dropStart;
+
+  const models = new Set(versions.map((item) => String(item.model)));
+  const lost = drops - models.size;
+  const duplicated = versions.length - models.size;
+  const liveCopies = await countKeys('models/burst/');
+  const { visible, inFlight } = stack.queues.counts(stack.names.queue);
+  const dead = stack.queues.counts(stack.names.deadLetterQueue).visible;
+
+  console.log(`drops: ${drops}, concurrency: ${concurrency}`);
+  console.log(`baseline CopyObject x${drops}: ${copyMs.toFixed(0)} ms (${(drops / (copyMs / 1000)).toFixed(0)}/s)`);
+  console.log(`drop burst: uploads done in ${droppedMs.toFixed(0)} ms, all registered in ${registeredMs.toFixed(0)} ms (${(drops / (registeredMs / 1000)).toFixed(0)}/s)`);
+  console.log(`ratio copy/drop: ${(copyMs / registeredMs).toFixed(2)} (target >= 0.4)`);
+  console.log(`lost: ${lost}, duplicated: ${duplicated}, live copies: ${liveCopies}, queue left: ${visible + inFlight}, DLQ: ${dead}`);
+  if (lost !== 0 || duplicated !== 0 || liveCopies !== drops) process.exitCode = 1;
+} finally {
+  for (const client of Object.values(clients)) client.destroy();
+  await stack.close();
+}
