@@ -183,6 +183,41 @@ describe('Function: CreateEndpoint', () => {
   });
 });
 
+describe('Function: CreateEndpoint (instance replacement)', () => {
+  it('replaces a container that dies while in service, answering ServiceUnavailable meanwhile', async () => {
+    // Prepare
+    const [before] = stack.server.emulator.containers('scaler-ep');
+    const exited = new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (!alive(before!.pid)) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 10);
+    });
+
+    // Act
+    process.kill(before!.pid!, 'SIGKILL');
+    await exited;
+    const during = await invoke('scaler-ep', { instances: [[5.1, 3.5, 1.4, 0.2]] }).catch((e: unknown) => e);
+    const deadline = Date.now() + 20_000;
+    while (stack.server.emulator.containers('scaler-ep')[0]!.pid === before!.pid && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const after = stack.server.emulator.containers('scaler-ep')[0]!;
+    const served = await invoke('scaler-ep', { instances: [[5.1, 3.5, 1.4, 0.2]] });
+
+    // Assess
+    if (!(during instanceof Error && errorName(during) === 'ServiceUnavailable')) {
+      // The replacement can win the race and serve already; either way nothing else is acceptable.
+      expect((during as { InvokedProductionVariant?: string }).InvokedProductionVariant).toBe('AllTraffic');
+    }
+    expect(after.pid).not.toBe(before!.pid);
+    expect(after.port).not.toBe(before!.port);
+    expect(served.InvokedProductionVariant).toBe('AllTraffic');
+  });
+});
+
 describe('Function: CreateEndpoint (model from the model registry)', () => {
   it('serves a model whose container is a registered model package version', async () => {
     // Prepare

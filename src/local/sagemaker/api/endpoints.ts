@@ -7,8 +7,6 @@ import { ResourceLimitExceededError, ValidationExceptionError } from './errors';
 import { listPage, pick } from './listing';
 import { optionalArray, optionalBoolean, optionalObject, optionalTags, requiredName, type Input } from './validate';
 
-const STATUSES = ['OutOfService', 'Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'InService', 'Deleting', 'Failed', 'UpdateRollbackFailed'];
-
 function checkModelsExist(config: ResourceRecord, ctx: ApiContext): void {
   for (const v of config.ProductionVariants as ResourceRecord[]) {
     if (!ctx.store.get('models', String(v.ModelName))) {
@@ -67,7 +65,9 @@ export function findEndpoint(name: string, ctx: ApiContext): ResourceRecord {
 export function updateEndpoint(input: Input, ctx: ApiContext): unknown {
   const name = requiredName(input, 'EndpointName');
   const configName = requiredName(input, 'EndpointConfigName');
-  const retain = optionalBoolean(input, 'RetainAllVariantProperties');
+  // RetainAllVariantProperties keeps weights and counts changed since the last deployment; the emulator
+  // has no UpdateEndpointWeightsAndCapacities, so the new configuration's values apply either way.
+  optionalBoolean(input, 'RetainAllVariantProperties');
   optionalArray(input, 'ExcludeRetainedVariantProperties', 'ExcludeRetainedVariantProperties', 0, 3);
   const deploymentConfig = optionalObject(input, 'DeploymentConfig', 'DeploymentConfig');
   optionalBoolean(input, 'RetainDeploymentConfig');
@@ -95,9 +95,6 @@ export function updateEndpoint(input: Input, ctx: ApiContext): unknown {
       })),
     },
   });
-  // RetainAllVariantProperties keeps weights and counts set since; the emulator has no separate
-  // UpdateEndpointWeightsAndCapacities state, so the new configuration's values apply either way.
-  void retain;
   ctx.lifecycle.update(name, structuredClone(config));
   return { EndpointArn: arn };
 }
@@ -128,5 +125,3 @@ export function listEndpoints(input: Input, ctx: ApiContext): unknown {
     NextToken: page.NextToken,
   };
 }
-
-export { STATUSES as ENDPOINT_STATUSES };

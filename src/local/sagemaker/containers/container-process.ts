@@ -119,6 +119,13 @@ export class ContainerProcess {
     return new ContainerProcess(launch, port, child, log);
   }
 
+  /** Calls `listener` once if the process ends without `stop()` having been asked for. */
+  onUnexpectedExit(listener: (reason: string) => void): void {
+    void this.exited.then(() => {
+      if (!this.stopping) listener(this.exitReason());
+    });
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }

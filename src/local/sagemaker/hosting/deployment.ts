@@ -46,6 +46,8 @@ export interface Deployment {
   configName: string;
   variants: RunningVariant[];
   startedAt: number;
+  /** Set when the deployment is being stopped, so crashed containers are no longer replaced. */
+  stopped?: boolean;
 }
 
 /** What a bring-up needs from the emulator. */
@@ -106,12 +108,38 @@ function plan(model: ResourceRecord, images: ImageMap): ContainerPlan[] {
   });
 }
 
+/**
+ * SageMaker replaces an instance whose container dies; locally the container is started again with the
+ * same launch (a new port) and swapped in once it passes `/ping`. Meanwhile requests routed to it get
+ * `ServiceUnavailable`. The replacement is supervised the same way.
+ */
+function superviseContainer(deployment: Deployment, container: RunningContainer, ctx: DeploymentContext): void {
+  container.process.onUnexpectedExit((reason) => {
+    if (deployment.stopped) return;
+    console.error(`sagemaker emulator: ${reason}; starting a replacement`);
+    void (async () => {
+      const replacement = await ContainerProcess.start(container.process.launch);
+      try {
+        await replacement.waitHealthy(ctx.healthCheckTimeoutMs(undefined));
+      } catch (error) {
+        await replacement.stop();
+        console.error(`sagemaker emulator: replacement of ${container.process.launch.label} failed: ${(error as Error).message}`);
+        return;
+      }
+      if (deployment.stopped) return void (await replacement.stop());
+      container.process = replacement;
+      superviseContainer(deployment, container, ctx);
+    })();
+  });
+}
+
 /** Stops every container of a deployment (or of the part of one that was started). */
 export async function stopContainers(processes: Iterable<ContainerProcess>): Promise<void> {
   await Promise.all([...processes].map((p) => p.stop()));
 }
 
 export async function stopDeployment(deployment: Deployment): Promise<void> {
+  deployment.stopped = true;
   await stopContainers(deployment.variants.flatMap((v) => v.instances.flatMap((i) => i.containers.map((c) => c.process))));
 }
 
@@ -185,7 +213,9 @@ export async function bringUpDeployment(
         next: 0,
       });
     }
-    return { configName: String(config.EndpointConfigName), variants, startedAt: Date.now() };
+    const deployment: Deployment = { configName: String(config.EndpointConfigName), variants, startedAt: Date.now() };
+    for (const variant of variants) for (const instance of variant.instances) for (const c of instance.containers) superviseContainer(deployment, c, ctx);
+    return deployment;
   } catch (error) {
     await stopContainers(started);
     if (error instanceof DeploymentFailedError) throw error;
