@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { load } from 'js-yaml';
 import { evaluateCondition, resolveIntrinsics, type IntrinsicContext, type ResourceAttributes } from './intrinsics';
 import { resolveVariables } from './variables';
@@ -97,6 +98,8 @@ export interface ReadStackConfigOptions {
   accountId?: string;
   /** Base of the queue URLs `Ref` answers for queues, e.g. `http://127.0.0.1:4566`. */
   queueUrlBase?: string;
+  /** Folder `${file(...)}` paths are relative to; `readStackConfig` sets it to the file's folder. */
+  baseDir?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -140,6 +143,7 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
     options: readOptions.options ?? {},
     env: readOptions.env ?? process.env,
     accountId,
+    baseDir: readOptions.baseDir,
   });
 
   const serviceValue = document.service;
@@ -297,7 +301,7 @@ export function readStackConfig(path: string, options: ReadStackConfigOptions = 
   } catch (error) {
     throw new ServerlessConfigError(`cannot read serverless.yml at ${path}: ${(error as Error).message}`);
   }
-  return parseStackConfig(text, options);
+  return parseStackConfig(text, { baseDir: dirname(resolve(path)), ...options });
 }
 
 function attributesFor(type: string, name: string, region: string, accountId: string, queueUrlBase: string): ResourceAttributes {

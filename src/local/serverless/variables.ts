@@ -1,9 +1,13 @@
 /**
  * Resolves the Serverless Framework variables that `serverless.yml` may use locally: `self:`, `sls:stage`,
- * `aws:region`, `aws:accountId`, `opt:`, `param:`, `env:`, with `, fallback` chains and nesting.
+ * `aws:region`, `aws:accountId`, `opt:`, `param:`, `env:`, `file(...)`, with `, fallback` chains and nesting.
  * `${...}` texts of other shapes (`${AWS::Region}`, `${Bucket.Arn}`) are CloudFormation `Fn::Sub`
  * placeholders and are left for the intrinsic resolver.
  */
+
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { load } from 'js-yaml';
 
 /** Raised when a variable cannot be resolved; the message names the variable and where it was used. */
 export class ServerlessVariableError extends Error {
@@ -18,10 +22,12 @@ export interface VariableSources {
   options: Record<string, string | undefined>;
   env: NodeJS.ProcessEnv;
   accountId: string;
+  /** Folder `${file(...)}` paths are relative to: the one holding `serverless.yml`. */
+  baseDir?: string;
 }
 
-const SOURCES = ['self', 'sls', 'aws', 'opt', 'param', 'env'];
-const UNSUPPORTED_SOURCES = ['file', 'cf', 's3', 'ssm', 'sqs', 'git', 'strToBool'];
+const SOURCES = ['self', 'sls', 'aws', 'opt', 'param', 'env', 'file'];
+const UNSUPPORTED_SOURCES = ['cf', 's3', 'ssm', 'sqs', 'git', 'strToBool'];
 /** An innermost `${...}`: nothing nested inside it. */
 const INNERMOST = /\$\{([^${}]+)\}/g;
 const MAX_PASSES = 20;
@@ -74,6 +80,8 @@ export function resolveVariables(document: Record<string, Json>, sources: Variab
     if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
     if (text === 'true' || text === 'false') return text === 'true';
     if (text === 'null') return null;
+    const file = /^file\(([^)]+)\)(?::(.+))?$/.exec(text);
+    if (file) return fileValue(file[1]!.trim(), file[2]?.trim(), where);
     const colon = text.indexOf(':');
     // A bare word is what a nested fallback (`${opt:stage, ${self:x}}`) leaves behind once resolved.
     if (colon < 0 && /^[\w.-]+$/.test(text)) return text;
@@ -105,8 +113,30 @@ export function resolveVariables(document: Record<string, Json>, sources: Variab
     }
     throw new ServerlessVariableError(
       `serverless.yml at ${where}: the variable \${${reference}} is not supported locally ` +
-        `(supported: self:, sls:stage, aws:region, aws:accountId, opt:, param:, env:)`,
+        `(supported: self:, sls:stage, aws:region, aws:accountId, opt:, param:, env:, file(...))`,
     );
+  }
+
+  /**
+   * `${file(path)}` and `${file(path):a.b}`: a JSON or YAML file beside serverless.yml, whose own
+   * variables are resolved too, as the framework does (the state machine definitions are loaded so).
+   */
+  function fileValue(path: string, address: string | undefined, where: string): Json {
+    const full = resolvePath(sources.baseDir ?? process.cwd(), path);
+    let text: string;
+    try {
+      text = readFileSync(full, 'utf8');
+    } catch (error) {
+      throw new ServerlessVariableError(`serverless.yml at ${where}: \${file(${path})} cannot be read: ${(error as Error).message}`);
+    }
+    let parsed: Json;
+    try {
+      parsed = /\.json$/i.test(path) ? JSON.parse(text) : load(text);
+    } catch (error) {
+      throw new ServerlessVariableError(`serverless.yml at ${where}: \${file(${path})} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+    }
+    const value = address === undefined ? parsed : getPath(parsed, address);
+    return resolveValue(value, `file(${path})${address ? `:${address}` : ''}`);
   }
 
   /** Resolves `a, b, 'c'`: the first reference that yields a value. */
