@@ -17,7 +17,7 @@ import { tagRejectedArtifact } from './rejection-tags';
 import { applyRetention } from './retention';
 import type { ObjectNotification } from './s3-notifications';
 import { compareSequencers, versionFromSha256 } from './versions';
-import { warmUp, type SamplePayload } from './warm-up';
+import { warmUp, type SampleLookup } from './warm-up';
 
 /** InvokeEndpoint's limit on a request body. */
 export const MAX_SAMPLE_BYTES = 6 * 1024 * 1024;
@@ -47,7 +47,7 @@ export async function readSamplePayload(
   deps: Pick<MultiModelDeps, 's3'>,
   bucket: string,
   key: string,
-): Promise<{ sample: SamplePayload } | { sample?: undefined; reason: string }> {
+): Promise<SampleLookup> {
   try {
     const head = await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     if ((head.ContentLength ?? 0) > MAX_SAMPLE_BYTES) {
@@ -229,6 +229,9 @@ export async function registerArtifact(deps: MultiModelDeps, notification: Objec
   };
 
   const existingModel = await registry.getModel(endpoint, model);
+  // Model writes below start from this read; each is conditional on its revision, so a concurrent change
+  // is still caught, and only then is the model read again.
+  const fromRead = { read: existingModel };
   const order = sequencer && existingModel?.lastSequencer ? compareSequencers(sequencer, existingModel.lastSequencer) : 1;
   const isCurrent = (m: ModelRecord | undefined) => m?.status === 'active' && m.currentVersion === version;
 
@@ -246,15 +249,18 @@ export async function registerArtifact(deps: MultiModelDeps, notification: Objec
   }
   if (isCurrent(existingModel) && versionRecord.status !== 'pending' && versionRecord.status !== 'removed') {
     // Same content as the current version, uploaded again: only remember that this newer event was seen.
-    const updated = await registry.updateModel(endpoint, model, (m) =>
-      m && (!sequencer || !m.lastSequencer || compareSequencers(sequencer, m.lastSequencer) > 0)
-        ? { ...m, ...(sequencer ? { lastSequencer: sequencer } : {}), updatedAt: now().toISOString() }
-        : undefined,
+    const updated = await registry.updateModel(
+      endpoint,
+      model,
+      (m) =>
+        m && (!sequencer || !m.lastSequencer || compareSequencers(sequencer, m.lastSequencer) > 0)
+          ? { ...m, ...(sequencer ? { lastSequencer: sequencer } : {}), updatedAt: now().toISOString() }
+          : undefined,
+      fromRead,
     );
     return finish(registered(isCurrent(updated), versionRecord));
   }
 
-  const samplePayload = await readSamplePayload(deps, config.bucket, sampleKeyOf(config.incomingPrefix, endpoint, model));
   const result = await warmUp(
     {
       sagemaker: deps.sagemaker,
@@ -265,7 +271,7 @@ export async function registerArtifact(deps: MultiModelDeps, notification: Objec
     {
       endpoint,
       targetModel,
-      ...(samplePayload.sample ? { sample: samplePayload.sample } : { noSampleReason: samplePayload.reason }),
+      loadSample: () => readSamplePayload(deps, config.bucket, sampleKeyOf(config.incomingPrefix, endpoint, model)),
     },
   );
   log.info('warm-up finished', { endpoint, targetModel, result });
@@ -293,7 +299,7 @@ export async function registerArtifact(deps: MultiModelDeps, notification: Objec
         reason: `version ${version} from "${key}" failed its warm-up (${result.reason}); ${kept}`,
         updatedAt: at,
       };
-    });
+    }, fromRead);
     return finish(registered(false, versionRecord, result.reason));
   }
 
@@ -320,7 +326,7 @@ export async function registerArtifact(deps: MultiModelDeps, notification: Objec
       currentTargetModel: targetModel,
       reason: result.kind === 'unverified' ? `${why} (unverified: ${result.reason})` : why,
     };
-  });
+  }, fromRead);
   return finish(registered(isCurrent(updated), versionRecord));
 }
 

@@ -130,6 +130,12 @@ export type RejectionRecord = UploadOutcome & { endpoint: string; model: string;
 /** The change a `updateModel` mutator asks for: the next record, or `undefined` to write nothing. */
 export type ModelMutator = (current: ModelRecord | undefined) => ModelRecord | undefined;
 
+/** How `updateModel` may start. */
+export interface UpdateModelOptions {
+  /** The model as the caller last read it (`undefined`: it did not exist then). */
+  read: ModelRecord | undefined;
+}
+
 /** The registry port. Implementations must make each method safe to call again with the same arguments. */
 export interface Registry {
   /** Records that an endpoint exists (first call wins; later calls change nothing). */
@@ -143,8 +149,10 @@ export interface Registry {
    * Read-modify-write of one model item with optimistic concurrency: reads, calls `mutate`, writes
    * conditionally on the revision read, and starts again if another writer got there first.
    * Returns the record as stored afterwards (unchanged when `mutate` returned `undefined`).
+   * `options.read` is a record the caller has just read: the first attempt starts from it instead of
+   * reading again (the write is still conditional on its revision, so a stale one only costs a retry).
    */
-  updateModel(endpoint: string, model: string, mutate: ModelMutator): Promise<ModelRecord | undefined>;
+  updateModel(endpoint: string, model: string, mutate: ModelMutator, options?: UpdateModelOptions): Promise<ModelRecord | undefined>;
   /** Makes `version` current (a promotion or roll-back); the version must exist and be servable. */
   setCurrentVersion(endpoint: string, model: string, version: string, reason: string, now?: Date): Promise<ModelRecord>;
 
@@ -208,6 +216,9 @@ const uploadPk = (sourceKey: string) => `UPLOAD#${sourceKey}`;
 const uploadSk = (etag: string) => `ETAG#${normalizeETag(etag)}`;
 const rejectionSk = (model: string, etag: string) => `REJECTION#${model}#ETAG#${normalizeETag(etag)}`;
 
+/** Bounds the memory of endpoints known to exist; a forgotten one only costs a conditional write again. */
+const MAX_KNOWN_ENDPOINTS = 1_000;
+
 /** Bounds the read-modify-write loop: contention on one model is a handful of writers at most. */
 const MAX_MODEL_UPDATE_ATTEMPTS = 20;
 
@@ -219,6 +230,9 @@ function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
 
 /** DynamoDB adapter of the registry (see the module comment for the item layout). */
 export class DynamoRegistry implements Registry {
+  /** Endpoint items known to be stored, by name (see `ensureEndpoint`). */
+  private readonly knownEndpoints = new Map<string, EndpointRecord>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -227,7 +241,12 @@ export class DynamoRegistry implements Registry {
   }
 
   async ensureEndpoint(endpoint: string, now: Date = new Date()): Promise<EndpointRecord> {
+    // Endpoint items are written once and never changed or deleted, so one this instance has seen stored
+    // stays as it was: a burst of drops for one endpoint costs one write, not a failed write and a read each.
+    const known = this.knownEndpoints.get(endpoint);
+    if (known) return { ...known };
     const record: EndpointRecord = { endpoint, createdAt: now.toISOString() };
+    let stored = record;
     try {
       await this.client.send(
         new PutCommand({
@@ -236,12 +255,19 @@ export class DynamoRegistry implements Registry {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      return record;
     } catch (error) {
       if (!hasErrorName(error, 'ConditionalCheckFailedException')) throw error;
       const existing = await this.get<EndpointRecord>(ENDPOINTS_PK, endpoint);
-      return existing ?? record;
+      if (!existing) return record;
+      stored = existing;
     }
+    this.rememberEndpoint(stored);
+    return stored;
+  }
+
+  private rememberEndpoint(record: EndpointRecord): void {
+    if (this.knownEndpoints.size >= MAX_KNOWN_ENDPOINTS) this.knownEndpoints.delete(this.knownEndpoints.keys().next().value!);
+    this.knownEndpoints.set(record.endpoint, { ...record });
   }
 
   async listEndpoints(): Promise<EndpointRecord[]> {
@@ -256,36 +282,49 @@ export class DynamoRegistry implements Registry {
     return this.queryAll<ModelRecord>({ pk: endpointPk(endpoint), skPrefix: 'MODEL#' });
   }
 
-  async updateModel(endpoint: string, model: string, mutate: ModelMutator): Promise<ModelRecord | undefined> {
+  async updateModel(endpoint: string, model: string, mutate: ModelMutator, options?: UpdateModelOptions): Promise<ModelRecord | undefined> {
+    if (options) {
+      // Only a write may start from the caller's read: deciding to write nothing needs the stored record.
+      const next = mutate(options.read);
+      const stored = next ? await this.putModel(endpoint, model, options.read, next) : undefined;
+      if (stored) return stored;
+    }
     for (let attempt = 0; attempt < MAX_MODEL_UPDATE_ATTEMPTS; attempt += 1) {
       const current = await this.getModel(endpoint, model);
       const next = mutate(current);
       if (!next) return current;
-      const revision = (current?.revision ?? 0) + 1;
-      const item = { ...next, endpoint, model, revision };
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { pk: endpointPk(endpoint), sk: modelSk(model), kind: 'model', ...item },
-            ...(current
-              ? {
-                  ConditionExpression: '#revision = :revision',
-                  ExpressionAttributeNames: { '#revision': 'revision' },
-                  ExpressionAttributeValues: { ':revision': current.revision },
-                }
-              : { ConditionExpression: 'attribute_not_exists(pk)' }),
-          }),
-        );
-        return item;
-      } catch (error) {
-        if (!hasErrorName(error, 'ConditionalCheckFailedException')) throw error;
-        // Another writer changed the model between our read and write: read again and re-decide.
-      }
+      const stored = await this.putModel(endpoint, model, current, next);
+      if (stored) return stored;
+      // Another writer changed the model between our read and write: read again and re-decide.
     }
     throw new RegistryConflictError(
       `model "${model}" of endpoint "${endpoint}": gave up after ${MAX_MODEL_UPDATE_ATTEMPTS} concurrent updates`,
     );
+  }
+
+  /** Writes `next` if the item is still at `current`'s revision; `undefined` when another writer got there first. */
+  private async putModel(endpoint: string, model: string, current: ModelRecord | undefined, next: ModelRecord): Promise<ModelRecord | undefined> {
+    const revision = (current?.revision ?? 0) + 1;
+    const item = { ...next, endpoint, model, revision };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: endpointPk(endpoint), sk: modelSk(model), kind: 'model', ...item },
+          ...(current
+            ? {
+                ConditionExpression: '#revision = :revision',
+                ExpressionAttributeNames: { '#revision': 'revision' },
+                ExpressionAttributeValues: { ':revision': current.revision },
+              }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        }),
+      );
+      return item;
+    } catch (error) {
+      if (!hasErrorName(error, 'ConditionalCheckFailedException')) throw error;
+      return undefined;
+    }
   }
 
   async setCurrentVersion(

@@ -8,7 +8,8 @@
  *   endpoint will load it on first use once it is up);
  * - no sample payload beside the artifact: `unverified`, nothing invoked. An invocation needs a
  *   request the model accepts; inventing one would turn a model's ordinary "bad input" answer into
- *   a false `ModelError` and block a good version;
+ *   a false `ModelError` and block a good version. Given `loadSample`, the sample is read only once
+ *   the endpoint is in service;
  * - `InvokeEndpoint` answers: `verified`;
  * - `ModelNotReadyException` (an MME still downloading or loading the model): retried with a growing
  *   delay up to `maxAttempts`; still loading after that is `unverified` (the load was started);
@@ -34,12 +35,20 @@ export interface SamplePayload {
   source: string;
 }
 
+/** A sample payload, or why there is none to use. */
+export type SampleLookup = { sample: SamplePayload } | { sample?: undefined; reason: string };
+
 export interface WarmUpRequest {
   endpoint: string;
   targetModel: string;
   sample?: SamplePayload;
   /** Why no sample was used, when there is none (e.g. "no incoming/e/m.sample.json"). */
   noSampleReason?: string;
+  /**
+   * Reads the sample only once the endpoint is known to be in service (used when `sample` is absent):
+   * an absent endpoint is the common case during a burst of drops, and it needs no sample at all.
+   */
+  loadSample?: () => Promise<SampleLookup>;
 }
 
 export interface WarmUpDeps {
@@ -96,10 +105,17 @@ export async function warmUp(deps: WarmUpDeps, request: WarmUpRequest): Promise<
       attempts: 0,
     };
   }
-  if (!request.sample) {
+  let sample = request.sample;
+  let noSampleReason = request.noSampleReason;
+  if (!sample && request.loadSample) {
+    const found = await request.loadSample();
+    if (found.sample) sample = found.sample;
+    else noSampleReason = found.reason;
+  }
+  if (!sample) {
     return {
       kind: 'unverified',
-      reason: `${request.noSampleReason ?? 'no sample payload'}; not warmed up`,
+      reason: `${noSampleReason ?? 'no sample payload'}; not warmed up`,
       attempts: 0,
     };
   }
@@ -111,8 +127,8 @@ export async function warmUp(deps: WarmUpDeps, request: WarmUpRequest): Promise<
         new InvokeEndpointCommand({
           EndpointName: request.endpoint,
           TargetModel: request.targetModel,
-          Body: request.sample.body,
-          ContentType: request.sample.contentType,
+          Body: sample.body,
+          ContentType: sample.contentType,
           Accept: 'application/json',
         }),
       );

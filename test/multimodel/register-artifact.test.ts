@@ -173,6 +173,24 @@ describe('Function: registerArtifact', () => {
     expect(runtimeMock.commandCalls(InvokeEndpointCommand)).toHaveLength(0);
   });
 
+  it('reads no sample payload when the endpoint is absent', async () => {
+    // Prepare
+    const key = `incoming/${ep()}/m.tar.gz`;
+    put(key, await artifact('v1'));
+    put(`incoming/${ep()}/m.sample.json`, Buffer.from('{"instances":[[1]]}'));
+    sagemakerMock.on(DescribeEndpointCommand).rejects(
+      Object.assign(new Error(`Could not find endpoint "${ep()}".`), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }),
+    );
+
+    // Act
+    const outcome = await registerArtifact(deps(), eventFor(key));
+
+    // Assess
+    expect(outcome).toMatchObject({ current: true, versionStatus: 'unverified', reason: expect.stringMatching(/endpoint "ep-\d+" was not found/) });
+    const sampleReads = [...s3Mock.commandCalls(HeadObjectCommand), ...s3Mock.commandCalls(GetObjectCommand)].filter((call) => String(call.args[0].input.Key).endsWith('.sample.json'));
+    expect(sampleReads).toHaveLength(0);
+  });
+
   it('ignores a sample payload over the InvokeEndpoint limit, saying so', async () => {
     const key = `incoming/${ep()}/m.tar.gz`;
     put(key, await artifact('v1'));

@@ -236,6 +236,93 @@ describe('Class: DynamoRegistry (mocked DynamoDB)', () => {
     await expect(mocked.ensureEndpoint('ep')).rejects.toBe(throttled);
   });
 
+  it('records an endpoint with one write, and asks DynamoDB nothing for it again', async () => {
+    // Prepare
+    const fresh = new DynamoRegistry(client, 'table');
+    dynamoMock.on(PutCommand).resolves({});
+
+    // Act
+    const first = await fresh.ensureEndpoint('ep', new Date('2026-01-01T00:00:00Z'));
+    const again = await fresh.ensureEndpoint('ep', new Date('2030-01-01T00:00:00Z'));
+
+    // Assess
+    expect(again).toEqual(first);
+    expect(first).toEqual({ endpoint: 'ep', createdAt: '2026-01-01T00:00:00.000Z' });
+    expect(dynamoMock.calls()).toHaveLength(1);
+  });
+
+  it('remembers an endpoint another writer stored first as stored, after one read', async () => {
+    // Prepare
+    const fresh = new DynamoRegistry(client, 'table');
+    dynamoMock.on(PutCommand).rejects(conditionFailed());
+    dynamoMock.on(GetCommand).resolves({ Item: { pk: 'ENDPOINTS', sk: 'ep', kind: 'endpoint', endpoint: 'ep', createdAt: 'theirs' } });
+
+    // Act
+    const first = await fresh.ensureEndpoint('ep');
+    const again = await fresh.ensureEndpoint('ep');
+
+    // Assess
+    expect(first).toEqual({ endpoint: 'ep', createdAt: 'theirs' });
+    expect(again).toEqual(first);
+    expect(dynamoMock.commandCalls(PutCommand)).toHaveLength(1);
+    expect(dynamoMock.commandCalls(GetCommand)).toHaveLength(1);
+  });
+
+  it('does not remember an endpoint whose write failed', async () => {
+    const fresh = new DynamoRegistry(client, 'table');
+    const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });
+    dynamoMock.on(PutCommand).rejectsOnce(throttled).resolves({});
+    await expect(fresh.ensureEndpoint('ep')).rejects.toBe(throttled);
+    await fresh.ensureEndpoint('ep');
+    expect(dynamoMock.commandCalls(PutCommand)).toHaveLength(2);
+  });
+
+  it('starts a model update from the caller\'s read, writing conditionally without reading', async () => {
+    // Prepare
+    dynamoMock.on(PutCommand).resolves({});
+
+    // Act
+    const result = await mocked.updateModel('ep', 'm', (m) => (m ? { ...m, reason: 'mine' } : undefined), { read: model });
+
+    // Assess
+    expect(result).toMatchObject({ revision: 4, reason: 'mine' });
+    expect(dynamoMock.commandCalls(GetCommand)).toHaveLength(0);
+    expect(dynamoMock.commandCalls(PutCommand)[0]?.args[0].input).toMatchObject({ ConditionExpression: '#revision = :revision', ExpressionAttributeValues: { ':revision': 3 } });
+  });
+
+  it('creates a model the caller read as absent only if it is still absent', async () => {
+    dynamoMock.on(PutCommand).resolves({});
+    const created = await mocked.updateModel('ep', 'm', () => ({ ...model, revision: 0 }), { read: undefined });
+    expect(created).toMatchObject({ revision: 1 });
+    expect(dynamoMock.commandCalls(PutCommand)[0]?.args[0].input.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(dynamoMock.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('reads again and re-decides when the caller\'s read is stale', async () => {
+    // Prepare
+    dynamoMock.on(GetCommand).resolves({ Item: { pk: 'p', sk: 's', ...model, revision: 4, reason: 'theirs' } });
+    dynamoMock.on(PutCommand).rejectsOnce(conditionFailed()).resolves({});
+    const seen: (string | undefined)[] = [];
+
+    // Act
+    const result = await mocked.updateModel('ep', 'm', (m) => {
+      seen.push(m?.reason);
+      return m ? { ...m, reason: `${m.reason ?? 'none'}+mine` } : undefined;
+    }, { read: model });
+
+    // Assess
+    expect(seen).toEqual([undefined, 'theirs']);
+    expect(result).toMatchObject({ revision: 5, reason: 'theirs+mine' });
+    expect(dynamoMock.commandCalls(PutCommand).map((c) => c.args[0].input.ExpressionAttributeValues)).toEqual([{ ':revision': 3 }, { ':revision': 4 }]);
+  });
+
+  it('returns the stored model, not the caller\'s read, when it decides to write nothing', async () => {
+    dynamoMock.on(GetCommand).resolves({ Item: { pk: 'p', sk: 's', ...model, revision: 9, reason: 'stored' } });
+    const result = await mocked.updateModel('ep', 'm', () => undefined, { read: model });
+    expect(result).toMatchObject({ revision: 9, reason: 'stored' });
+    expect(dynamoMock.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
   it('reports a version that vanished between a failed create and the read', async () => {
     dynamoMock.on(PutCommand).rejects(conditionFailed());
     dynamoMock.on(GetCommand).resolves({});

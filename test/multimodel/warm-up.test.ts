@@ -71,6 +71,51 @@ describe('Function: warmUp', () => {
     expect(runtimeMock.commandCalls(InvokeEndpointCommand)).toHaveLength(0);
   });
 
+  it('reads the sample through loadSample only once the endpoint is in service', async () => {
+    // Prepare
+    runtimeMock.on(InvokeEndpointCommand).resolves({});
+    let loads = 0;
+    const loadSample = async () => {
+      loads += 1;
+      return { sample };
+    };
+
+    // Act
+    const result = await warmUp(deps(), { endpoint: 'ep', targetModel: 'm/x.tar.gz', loadSample });
+
+    // Assess
+    expect(result).toEqual({ kind: 'verified', attempts: 1 });
+    expect(loads).toBe(1);
+    expect(runtimeMock.commandCalls(InvokeEndpointCommand)[0]?.args[0].input.Body).toBe(sample.body);
+  });
+
+  it('does not read the sample for an endpoint that is absent or not in service', async () => {
+    // Prepare
+    let loads = 0;
+    const loadSample = async () => {
+      loads += 1;
+      return { sample };
+    };
+    sagemakerMock.on(DescribeEndpointCommand).resolvesOnce({ EndpointStatus: 'Creating' }).rejectsOnce(
+      new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Could not find endpoint "ep".' }),
+    );
+
+    // Act
+    const creating = await warmUp(deps(), { endpoint: 'ep', targetModel: 'm/x.tar.gz', loadSample });
+    const absent = await warmUp(deps(), { endpoint: 'ep', targetModel: 'm/x.tar.gz', loadSample });
+
+    // Assess
+    expect(creating).toMatchObject({ kind: 'unverified', reason: 'endpoint "ep" is Creating, not InService; not warmed up' });
+    expect(absent).toMatchObject({ kind: 'unverified', reason: expect.stringMatching(/endpoint "ep" was not found/) });
+    expect(loads).toBe(0);
+  });
+
+  it('says why loadSample found no sample', async () => {
+    const result = await warmUp(deps(), { endpoint: 'ep', targetModel: 'm/x.tar.gz', loadSample: async () => ({ reason: 'no sample payload "incoming/ep/m.sample.json"' }) });
+    expect(result).toEqual({ kind: 'unverified', reason: 'no sample payload "incoming/ep/m.sample.json"; not warmed up', attempts: 0 });
+    expect(runtimeMock.commandCalls(InvokeEndpointCommand)).toHaveLength(0);
+  });
+
   it('retries ModelNotReadyException with growing, capped delays until it answers', async () => {
     // Prepare
     runtimeMock.on(InvokeEndpointCommand).rejectsOnce(notReady()).rejectsOnce(notReady()).rejectsOnce(notReady()).resolves({});
