@@ -9,7 +9,7 @@ import { TemplateEvaluationError } from './errors';
 import type { TemplateFinding } from './findings';
 import { type IamCatalog, loadIamCatalog } from './iam-catalog';
 import { DEFAULT_EVALUATION_CONTEXT, type ResolvedResource, TemplateEvaluator } from './intrinsics';
-import { checkPolicyStatements, checkStarResourceAllowlist } from './policy-checks';
+import { checkPassRoleConditions, checkPolicyStatements, checkStarResourceAllowlist } from './policy-checks';
 import { policyDocuments, policyStatements } from './policy-documents';
 import {
   checkBucketPublicAccess,
@@ -26,6 +26,7 @@ import {
   type StateMachineDefinitionValidator,
 } from './state-machine-definitions';
 import { asTemplate, type CfnTemplate } from './template';
+import { checkScheduleTargets, checkStateMachinePermissions, checkStateMachineRoles } from './workflow-checks';
 
 /** The data the checks read, loaded once and reusable across templates. */
 export interface TemplateCheckData {
@@ -51,6 +52,8 @@ export interface CheckTemplateOptions {
   parameterSamples?: Record<string, string[]>;
   /** Actions allowed on `Resource: "*"`, with reasons; {@link STAR_RESOURCE_ALLOWLIST} unless given. */
   starResourceAllowlist?: Readonly<Record<string, string>>;
+  /** Roles that several state machines may share, by logical id, each with the reason; none unless given. */
+  sharedStateMachineRoles?: Readonly<Record<string, string>>;
   accountId?: string;
   region?: string;
   partition?: string;
@@ -150,6 +153,7 @@ export function checkTemplate(
 
   record(checkStarResourceAllowlist(data.iam, allowlist));
   record(checkLambdaRoles(template));
+  record(checkStateMachineRoles(template, options.sharedStateMachineRoles));
 
   const { variants, findings: variantFindings } = parameterVariants(template, options.parameterSamples);
   record(variantFindings);
@@ -173,6 +177,9 @@ export function checkTemplate(
       record(shapeFindings, suffix);
       record(checkSchemas(resolved, data.schemas), suffix);
       record(checkPolicyStatements(statements, data.iam, allowlist), suffix);
+      record(checkPassRoleConditions(statements), suffix);
+      record(checkScheduleTargets(template, byId, statements), suffix);
+      record(checkStateMachinePermissions(template, byId, statements), suffix);
       record(checkQueueVisibility(template, byId), suffix);
       record(checkBucketPublicAccess(resolved), suffix);
       record(checkBucketTlsOnly(resolved, statements, evaluator), suffix);

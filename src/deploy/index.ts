@@ -12,4 +12,5 @@ export * from './shared-dir';
 export * from './star-resource-allowlist';
 export * from './state-machine-definitions';
 export * from './template';
+export * from './workflow-checks';
 export * from './zip-entries';

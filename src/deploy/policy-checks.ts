@@ -11,6 +11,12 @@ function isWildcard(action: string): boolean {
   return /[*?]/.test(action);
 }
 
+/** Whether an action as written (`iam:PassRole`, `iam:Pass*`, `*`) covers `action`, as IAM matches them. */
+function grants(written: string, action: string): boolean {
+  const pattern = written.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${pattern}$`, 'i').test(action);
+}
+
 function label(statement: PolicyStatement): string {
   return statement.sid ? `${statement.location} (${statement.sid})` : statement.location;
 }
@@ -107,6 +113,34 @@ export function checkPolicyStatements(
       if (exactActions.length > 0 && !exactActions.some((action) => catalog.actionAppliesTo(action, arn))) {
         add('iam-resource-scope', `no action of the statement applies to ${arn}`);
       }
+    }
+  }
+  return findings;
+}
+
+/**
+ * Every Allow of `iam:PassRole` names the service the role may be passed to (`iam:PassedToService`, with
+ * `StringEquals` or `StringLike`): without it, whoever holds the grant may hand the role to any service.
+ */
+export function checkPassRoleConditions(statements: readonly PolicyStatement[]): TemplateFinding[] {
+  const findings: TemplateFinding[] = [];
+  for (const statement of statements) {
+    if (statement.effect !== 'Allow' || statement.kind !== 'identity') continue;
+    const passesRoles = statement.actions.some((action) => grants(action, 'iam:PassRole'));
+    if (!passesRoles) continue;
+    const services = Object.entries(statement.condition ?? {})
+      .filter(([operator]) => ['stringequals', 'stringlike'].includes(operator.toLowerCase()))
+      .flatMap(([, entries]) =>
+        Object.entries(entries).filter(([key]) => key.toLowerCase() === 'iam:passedtoservice').map(([, value]) => value),
+      )
+      .flat()
+      .filter((value) => typeof value === 'string' && value !== '' && value !== '*');
+    if (services.length === 0) {
+      findings.push({
+        check: 'iam-pass-role-condition',
+        resource: statement.resource,
+        message: `${label(statement)}: iam:PassRole needs a Condition StringEquals iam:PassedToService naming the service the role is for`,
+      });
     }
   }
   return findings;

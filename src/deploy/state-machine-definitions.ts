@@ -7,13 +7,52 @@ import { readFileSync } from 'node:fs';
 import type { TemplateFinding } from './findings';
 import type { ResolvedResource } from './intrinsics';
 import { compileSharedSchema, createSchemaValidator, type SchemaViolation, violationsOf } from './resource-schemas';
+import { isRecord } from './template';
 
 /** Violations of one definition (empty when valid). */
 export type StateMachineDefinitionValidator = (definition: unknown) => SchemaViolation[];
 
-/** Loads the ASL schema and returns a validator for definitions. */
+/**
+ * Fields the States Language gives a `Succeed` state that the shared schema (cfn-lint's) leaves out: in
+ * JSONPath, `InputPath` and `OutputPath` filter what the execution returns, and any state may name its
+ * `QueryLanguage`. Step Functions accepts them; without them the schema would refuse valid definitions.
+ */
+export const SUCCEED_STATE_FIELDS_MISSING_FROM_SCHEMA: Readonly<Record<string, unknown>> = Object.freeze({
+  InputPath: { type: ['string', 'null'], pattern: '^\\$' },
+  OutputPath: { type: ['string', 'null'], pattern: '^\\$' },
+  QueryLanguage: { $ref: '#/definitions/queryLanguage' },
+});
+
+/**
+ * The shared ASL schema with {@link SUCCEED_STATE_FIELDS_MISSING_FROM_SCHEMA} added to its `succeed` state
+ * (under the same JSONPath/JSONata rules as other states), and nothing else changed. A schema without that
+ * definition is returned as it is.
+ */
+export function amendAslSchema(schema: Record<string, unknown>): Record<string, unknown> {
+  const definitions = isRecord(schema.definitions) ? schema.definitions : undefined;
+  const succeed = definitions && isRecord(definitions.succeed) ? definitions.succeed : undefined;
+  if (!definitions || !succeed || !isRecord(succeed.properties)) return schema;
+  // The paths are JSONPath only: the schema's `common` rules (which other states use) refuse them under
+  // JSONata, and `Output` under JSONPath.
+  const common = isRecord(definitions.common) ? [{ $ref: '#/definitions/common' }] : [];
+  const allOf = [...(Array.isArray(succeed.allOf) ? succeed.allOf : []), ...common];
+  return {
+    ...schema,
+    definitions: {
+      ...definitions,
+      succeed: {
+        ...succeed,
+        properties: { ...SUCCEED_STATE_FIELDS_MISSING_FROM_SCHEMA, ...succeed.properties },
+        ...(allOf.length > 0 ? { allOf } : {}),
+      },
+    },
+  };
+}
+
+/** Loads the ASL schema (amended by {@link amendAslSchema}) and returns a validator for definitions. */
 export function loadStateMachineDefinitionValidator(path: string): StateMachineDefinitionValidator {
-  const validator = compileSharedSchema(createSchemaValidator(), JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>);
+  const schema = amendAslSchema(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>);
+  const validator = compileSharedSchema(createSchemaValidator(), schema);
   return (definition) => (validator(definition) ? [] : violationsOf(validator));
 }
 

@@ -27,7 +27,7 @@ const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:smhost-alarms`;
 const OPTIONS: CheckTemplateOptions = {
   accountId: ACCOUNT,
   stackName: 'smhost-dev',
-  parameterSamples: { ArtifactsKmsKeyArn: [KMS_KEY], AlarmTopicArn: [TOPIC] },
+  parameterSamples: { ArtifactsKmsKeyArn: [KMS_KEY], AlarmTopicArn: [TOPIC], RetainVersions: ['3'] },
 };
 
 let workDir: string;
@@ -71,7 +71,7 @@ describe('Function: packageService', () => {
   it('packages serverless.yml offline, with no AWS credentials, into the given directory', () => {
     // Assess
     expect(packaged.templatePath).toBe(join(workDir, 'package', 'cloudformation-template-update-stack.json'));
-    expect(Object.keys(packaged.functionZips)).toEqual(['registerArtifacts']);
+    expect(Object.keys(packaged.functionZips).sort()).toEqual(['prepareWorkflow', 'registerArtifacts']);
     expect(packaged.template.Resources.RegisterArtifactsLambdaFunction?.Type).toBe('AWS::Lambda::Function');
   });
 
@@ -98,13 +98,16 @@ describe('Function: packageService', () => {
     );
   });
 
-  it('produces a bundle that loads on Node 22 and exports the handler', () => {
+  it.each([
+    ['registerArtifacts', 'RegisterArtifactsLambdaFunction'],
+    ['prepareWorkflow', 'PrepareWorkflowLambdaFunction'],
+  ])('produces a %s bundle that loads on Node 22 and exports the handler', (name, logicalId) => {
     // Prepare
-    const entry = readZipEntries(packaged.functionZips.registerArtifacts!)[0]!;
+    const entry = readZipEntries(packaged.functionZips[name]!)[0]!;
     const file = join(workDir, 'unzipped', entry.name);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, entry.read());
-    const variables = props(resolvedWith(), 'RegisterArtifactsLambdaFunction').Environment.Variables;
+    const variables = props(resolvedWith(), logicalId).Environment.Variables;
 
     // Act
     const run = spawnSync(
@@ -181,6 +184,7 @@ describe('Function: checkTemplate (the packaged template)', () => {
         'ARCHIVE_MAX_ENTRIES',
         'ARCHIVE_MAX_DEPTH',
         'ARCHIVE_MAX_EXPANSION_RATIO',
+        'RETAIN_VERSIONS',
       ].sort(),
     );
     expect(variables).toMatchObject({
@@ -190,6 +194,7 @@ describe('Function: checkTemplate (the packaged template)', () => {
       MODELS_PREFIX: 'models/',
       POWERTOOLS_SERVICE_NAME: 'smhost',
       LOG_LEVEL: 'INFO',
+      RETAIN_VERSIONS: '',
     });
     expect(archiveLimitsFromEnv(variables)).toEqual(DEFAULT_ARCHIVE_LIMITS);
   });

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../../src/deploy';
+import { WORKFLOW_NAMES } from '../../src/workflows/workflow-schemas';
 
 const text = readFileSync(join(repositoryRoot(), 'serverless.yml'), 'utf8');
 
@@ -57,5 +58,23 @@ describe('Function: serverless.yml (conventions the local stack and offline pack
     // Assess
     expect(config.provider.stage).toBe("${opt:stage, 'dev'}");
     expect(config.provider.region).toBe("${opt:region, 'us-east-1'}");
+  });
+
+  it('loads every state machine definition with ${file(statemachines/<workflow>.asl.json)}, and nothing else from files', () => {
+    // Prepare
+    const config = load(text) as Record<string, any>;
+
+    // Act
+    const files = variables().filter(({ body }) => body.startsWith('file('));
+    const definitions = Object.values(config.stepFunctions.stateMachines).map((machine: any) => machine.definition);
+
+    // Assess
+    expect(files.map(({ body }) => body).sort()).toEqual(
+      WORKFLOW_NAMES.map((workflow) => `file(statemachines/${workflow}.asl.json)`).sort(),
+    );
+    expect(definitions.sort()).toEqual(files.map(({ body }) => `\${${body}}`).sort());
+    for (const { body } of files) {
+      expect(existsSync(join(repositoryRoot(), /^file\((.*)\)$/.exec(body)![1]!))).toBe(true);
+    }
   });
 });

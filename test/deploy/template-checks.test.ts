@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  actionsForTaskResource,
   cfnSchemasDir,
   type CfnTemplate,
   checkTemplate,
@@ -473,6 +474,15 @@ describe('Function: checkTemplate (each check can fail)', () => {
             Version: '2012-10-17',
             Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }],
           },
+          Policies: [
+            {
+              PolicyName: 'notify',
+              PolicyDocument: {
+                Version: '2012-10-17',
+                Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['Queue', 'Arn'] } }],
+              },
+            },
+          ],
         },
       };
       t.Resources.Deploy = {
@@ -509,4 +519,283 @@ describe('Function: checkTemplate (each check can fail)', () => {
     expect(refused.length).toBeGreaterThan(1);
     expect(notJson.map((f) => f.message)).toEqual([expect.stringMatching(/^DefinitionString is not JSON/)]);
   });
+
+  it('accepts the Succeed fields the States Language allows and the shared schema leaves out, and no others', () => {
+    // Prepare
+    const machine = (succeed: Record<string, unknown>) => (t: ReturnType<typeof validTemplate>) => {
+      addWorkflow(t);
+      t.Resources.Machine.Properties.DefinitionString = JSON.stringify({
+        StartAt: 'Done',
+        States: { Done: { Type: 'Succeed', ...succeed } },
+      });
+    };
+
+    // Act
+    const paths = findingsOf(machine({ InputPath: '$.a', OutputPath: '$.b', QueryLanguage: 'JSONPath' }), 'state-machine-definition');
+    const resultPath = findingsOf(machine({ ResultPath: '$.c' }), 'state-machine-definition');
+    const jsonata = findingsOf(machine({ QueryLanguage: 'JSONata', OutputPath: '$.b' }), 'state-machine-definition');
+    const badPath = findingsOf(machine({ OutputPath: 'b' }), 'state-machine-definition');
+
+    // Assess
+    expect(paths).toEqual([]);
+    expect(resultPath.map((f) => f.message)).toContain('definition.States.Done has unknown property "ResultPath"');
+    expect(jsonata.length).toBeGreaterThan(0);
+    expect(badPath.map((f) => f.message)).toEqual(expect.arrayContaining([expect.stringContaining('States.Done.OutputPath must match pattern')]));
+  });
+
+  it('passes a state machine with its own role, passing a role to one service, started by a schedule with a DLQ', () => {
+    // Act
+    const findings = findingsOf(addWorkflow);
+
+    // Assess
+    expect(findings.map((f) => `${f.check} ${f.message}`)).toEqual([]);
+  });
+
+  it('reports iam:PassRole without an iam:PassedToService condition, however the action is written', () => {
+    // Act
+    const findings = findingsOf((t) => {
+      addWorkflow(t);
+      const pass = workflowStatements(t)[0];
+      pass.Condition = { StringEquals: { 'iam:AssociatedResourceArn': 'arn:aws:sagemaker:us-east-1:123456789012:model/x' } };
+      workflowStatements(t).push({ Effect: 'Allow', Action: 'IAM:passrole', Resource: { 'Fn::GetAtt': ['ExecutionRole', 'Arn'] } });
+    }, 'iam-pass-role-condition');
+
+    // Assess
+    expect(findings.map((f) => f.message)).toEqual([
+      'Policies[0].PolicyDocument.Statement[0]: iam:PassRole needs a Condition StringEquals iam:PassedToService naming the service the role is for',
+      'Policies[0].PolicyDocument.Statement[2]: iam:PassRole needs a Condition StringEquals iam:PassedToService naming the service the role is for',
+    ]);
+    expect(findings.every((f) => f.resource === 'StatesRole')).toBe(true);
+  });
+
+  it('reports state machines sharing a role, one with a role from outside, and a role Step Functions cannot assume', () => {
+    // Act
+    const shared = findingsOf((t) => {
+      addWorkflow(t);
+      t.Resources.Second = structuredClone(t.Resources.Machine);
+      t.Resources.Second.Properties.StateMachineName = 'demo-second';
+    }, 'state-machine-own-role');
+    const documented = checkTemplate(
+      (() => {
+        const t = validTemplate();
+        addWorkflow(t);
+        t.Resources.Second = structuredClone(t.Resources.Machine);
+        t.Resources.Second.Properties.StateMachineName = 'demo-second';
+        return t;
+      })(),
+      data,
+      { ...SAMPLES, sharedStateMachineRoles: { StatesRole: 'both machines only read endpoints' } },
+    ).filter((f) => f.check === 'state-machine-own-role');
+    const outside = findingsOf((t) => {
+      addWorkflow(t);
+      t.Resources.Machine.Properties.RoleArn = `arn:aws:iam::${ACCOUNT}:role/anything`;
+    }, 'state-machine-own-role');
+    const wrongTrust = findingsOf((t) => {
+      addWorkflow(t);
+      t.Resources.StatesRole.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service = 'lambda.amazonaws.com';
+    }, 'state-machine-own-role');
+
+    // Assess
+    expect(shared).toEqual([
+      {
+        check: 'state-machine-own-role',
+        resource: 'StatesRole',
+        message:
+          'role is shared by Machine, Second; give each state machine its own, least-privilege role, or document the sharing (sharedStateMachineRoles) with a reason',
+      },
+    ]);
+    expect(documented).toEqual([]);
+    expect(outside.map((f) => f.message)).toEqual([expect.stringMatching(/^RoleArn must be Fn::GetAtt \[<role>, Arn\] of an AWS::IAM::Role/)]);
+    expect(wrongTrust.map((f) => f.message)).toEqual(['role StatesRole does not let states.amazonaws.com assume it']);
+  });
+
+  it('reports a schedule without retries or DLQ, and a schedule role that may do more than start its state machine', () => {
+    // Act
+    const unsafe = findingsOf((t) => {
+      addWorkflow(t);
+      delete t.Resources.Schedule.Properties.Target.RetryPolicy;
+      delete t.Resources.Schedule.Properties.Target.DeadLetterConfig;
+    }, 'schedule-target');
+    const tooMuch = findingsOf((t) => {
+      addWorkflow(t);
+      schedulerStatements(t).push(
+        { Effect: 'Allow', Action: 'states:StopExecution', Resource: `arn:aws:states:us-east-1:${ACCOUNT}:execution:demo-machine:*` },
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['Queue', 'Arn'] } },
+      );
+    }, 'schedule-target');
+    const cannotStart = findingsOf((t) => {
+      addWorkflow(t);
+      schedulerStatements(t)[0].Resource = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:someone-else`;
+      t.Resources.SchedulerRole.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service = 'events.amazonaws.com';
+    }, 'schedule-target');
+
+    // Assess
+    expect(unsafe.map((f) => f.message)).toEqual([
+      'Target.RetryPolicy is missing: a start that fails would not be retried',
+      'Target.DeadLetterConfig.Arn is missing: a start that fails after its retries would be lost',
+      // Without a DLQ, the role's sqs:SendMessage has nothing left to be for.
+      expect.stringContaining('allows sqs:SendMessage; a schedule\'s role may only start its state machine and write to its DLQ'),
+    ]);
+    expect(tooMuch.map((f) => f.message)).toEqual([
+      expect.stringContaining('Statement[2] allows states:StopExecution; a schedule\'s role may only start its state machine'),
+      expect.stringMatching(/Statement\[3\] allows sqs:SendMessage on \["arn:aws:sqs:us-east-1:123456789012:demo-events"\], beyond .*demo-schedule-dlq$/),
+    ]);
+    expect(cannotStart.map((f) => f.message)).toEqual([
+      'role SchedulerRole does not let scheduler.amazonaws.com assume it',
+      `role SchedulerRole does not allow states:StartExecution on arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:demo-machine`,
+      expect.stringMatching(/Statement\[0\] allows states:StartExecution on .*someone-else.*, beyond .*demo-machine$/),
+    ]);
+  });
+
+  it('reports a state machine role missing an action its tasks call, granting one none needs, or a task it cannot read', () => {
+    // Prepare
+    const withTasks = (t: ReturnType<typeof validTemplate>, resources: string[]): void => {
+      addWorkflow(t);
+      const states = Object.fromEntries(
+        resources.map((resource, index) => [
+          `Task${index}`,
+          { Type: 'Task', Resource: resource, ...(index + 1 < resources.length ? { Next: `Task${index + 1}` } : { End: true }) },
+        ]),
+      );
+      t.Resources.Machine.Properties.DefinitionString = JSON.stringify({ StartAt: 'Task0', States: states });
+    };
+
+    // Act
+    const findings = findingsOf((t) => {
+      withTasks(t, [
+        'arn:aws:states:::aws-sdk:sagemaker:createModel',
+        'arn:aws:states:::sagemaker:createTransformJob.sync',
+        'arn:aws:states:us-east-1:123456789012:activity:approve',
+      ]);
+      workflowStatements(t).push({
+        Effect: 'Allow',
+        Action: ['sagemaker:DescribeEndpoint'],
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/*' },
+      });
+    }, 'state-machine-permissions');
+
+    // Assess
+    expect(findings.map((f) => f.message)).toEqual([
+      'cannot tell which IAM actions the task resource arn:aws:states:us-east-1:123456789012:activity:approve needs; grant them and extend actionsForTaskResource',
+      ...['sagemaker:CreateTransformJob', 'sagemaker:DescribeTransformJob', 'sagemaker:StopTransformJob', 'events:PutTargets', 'events:PutRule', 'events:DescribeRule'].map(
+        (action) => `role StatesRole does not grant ${action}, which a task of the definition calls`,
+      ),
+      'role StatesRole grants sagemaker:DescribeEndpoint, which no task of the definition needs',
+    ]);
+  });
 });
+
+describe('Function: actionsForTaskResource', () => {
+  it('maps each kind of integration to the IAM actions it needs', () => {
+    // Act / Assess
+    expect(actionsForTaskResource('arn:aws:states:::lambda:invoke')).toEqual(['lambda:InvokeFunction']);
+    expect(actionsForTaskResource('arn:aws:lambda:us-east-1:123456789012:function:f')).toEqual(['lambda:InvokeFunction']);
+    expect(actionsForTaskResource('arn:aws:states:::aws-sdk:sagemaker:describeEndpoint')).toEqual(['sagemaker:DescribeEndpoint']);
+    expect(actionsForTaskResource('arn:aws:states:::aws-sdk:s3:listObjectsV2')).toEqual(['s3:ListBucket']);
+    expect(actionsForTaskResource('arn:aws:states:::dynamodb:putItem')).toEqual(['dynamodb:PutItem']);
+    expect(actionsForTaskResource('arn:aws:states:::sagemaker:createTransformJob')).toEqual(['sagemaker:CreateTransformJob']);
+    expect(actionsForTaskResource('arn:aws:states:::sagemaker:createTransformJob.sync')).toContain('events:PutRule');
+    expect(actionsForTaskResource('arn:aws:states:::glue:startJobRun.sync')).toBeUndefined();
+  });
+});
+
+/** The role statements of the state machine that {@link addWorkflow} adds. */
+function workflowStatements(template: ReturnType<typeof validTemplate>): any[] {
+  return template.Resources.StatesRole.Properties.Policies[0].PolicyDocument.Statement;
+}
+
+function schedulerStatements(template: ReturnType<typeof validTemplate>): any[] {
+  return template.Resources.SchedulerRole.Properties.Policies[0].PolicyDocument.Statement;
+}
+
+/**
+ * Adds what serverless.yml's workflows add, in small: a state machine under its own role, which passes an
+ * execution role to SageMaker only, and a schedule starting it with retries, a DLQ and a role of its own.
+ */
+function addWorkflow(t: ReturnType<typeof validTemplate>): void {
+  const trust = (service: string) => ({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
+  });
+  t.Resources.ExecutionRole = { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: trust('sagemaker.amazonaws.com') } };
+  t.Resources.StatesRole = {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: trust('states.amazonaws.com'),
+      Policies: [
+        {
+          PolicyName: 'machine',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: 'iam:PassRole',
+                Resource: { 'Fn::GetAtt': ['ExecutionRole', 'Arn'] },
+                Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+              },
+              {
+                Effect: 'Allow',
+                Action: ['sagemaker:CreateModel'],
+                Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model/*-??????????' },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+  t.Resources.Machine = {
+    Type: 'AWS::StepFunctions::StateMachine',
+    Properties: {
+      StateMachineName: 'demo-machine',
+      RoleArn: { 'Fn::GetAtt': ['StatesRole', 'Arn'] },
+      DefinitionString: JSON.stringify({
+        StartAt: 'CreateModel',
+        States: {
+          CreateModel: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::aws-sdk:sagemaker:createModel',
+            Parameters: { 'ModelName.$': '$.name', 'ExecutionRoleArn.$': '$.role' },
+            End: true,
+          },
+        },
+      }),
+    },
+  };
+  t.Resources.ScheduleDlq = { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'demo-schedule-dlq' } };
+  t.Resources.SchedulerRole = {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: trust('scheduler.amazonaws.com'),
+      Policies: [
+        {
+          PolicyName: 'start',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: 'Machine' } },
+              { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['ScheduleDlq', 'Arn'] } },
+            ],
+          },
+        },
+      ],
+    },
+  };
+  t.Resources.Schedule = {
+    Type: 'AWS::Scheduler::Schedule',
+    Properties: {
+      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Paris',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'DISABLED',
+      Target: {
+        Arn: { Ref: 'Machine' },
+        RoleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+        Input: '{"scheduledTime":"<aws.scheduler.scheduled-time>"}',
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['ScheduleDlq', 'Arn'] } },
+      },
+    },
+  };
+}
