@@ -11,3 +11,5 @@ export { packModelArchive, packOnnxModel } from './model-archive';
 export type { ArchiveFile } from './model-archive';
 export { loadIris } from './iris';
 export type { LabelledDataset } from './iris';
+export { buildBallastLinearModel } from './ballast-linear';
+export type { BallastLinearOptions } from './ballast-linear';

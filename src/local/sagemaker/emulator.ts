@@ -4,6 +4,7 @@
  * data directory and containers run as local processes. The local stack's edge routes SageMaker requests
  * to `handle`; `startSageMakerServer` serves it alone.
  */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -15,7 +16,8 @@ import { OPERATIONS } from './api/operations';
 import { readBody, sendApiError, sendJson, targetOperation } from './api/protocol';
 import { ImageMap } from './containers/image-map';
 import { EndpointLifecycle } from './hosting/endpoint-lifecycle';
-import { ModelDataCache } from './model-data/model-data-cache';
+import { ModelDataCache, modelDataCacheBytes, type ModelDataCacheStats } from './model-data/model-data-cache';
+import type { InstanceModelsStatus } from './multi-model/model-host';
 import { handleInvocation, isRuntimeRequest } from './runtime/invoke-endpoint';
 import { StateStore } from './state/state-store';
 
@@ -46,6 +48,34 @@ export interface SageMakerEmulatorOptions {
   recoverEndpoints?: boolean;
   /** Random source for weighted variant routing; default `Math.random`. */
   random?: () => number;
+  /** Multi-model endpoints: memory budget, load waits. */
+  multiModel?: MultiModelOptions;
+  /** Disk bound of the model-data cache in bytes; default `SMHOST_MODEL_DATA_CACHE_MB`, else 20 GiB. */
+  modelDataCacheBytes?: number;
+  /** Also told every model-cache event (loads, evictions, failures), besides the endpoint's `multi-model.log`. */
+  log?: (line: string) => void;
+}
+
+export interface MultiModelOptions {
+  /**
+   * Resident bytes a multi-model instance's containers may hold before least recently used models are
+   * unloaded. Default: `SMHOST_MME_MEMORY_MB`, else the instance type's memory. A container's `Environment`
+   * `SMHOST_MME_MEMORY_MB` wins over both.
+   */
+  memoryBudgetBytes?: number;
+  /** Real seconds an invocation waits for its model to load before `ModelNotReadyException`; default 60, as SageMaker. */
+  loadWaitSeconds?: number;
+  /** Real seconds a model load (download, extraction, load) may take; default 360, as SageMaker. */
+  loadTimeoutSeconds?: number;
+  /** Resident bytes of a process tree (default: from `/proc`); for tests. */
+  measureResidentBytes?: (pid: number | undefined) => number;
+}
+
+/** The local listing of a multi-model endpoint (`GET /_smhost/endpoints/<name>/models`). */
+export interface EndpointModelsListing {
+  endpointName: string;
+  instances: InstanceModelsStatus[];
+  modelData: ModelDataCacheStats;
 }
 
 export interface SageMakerEmulator {
@@ -56,6 +86,12 @@ export interface SageMakerEmulator {
    * instance and container each is, its pid and port.
    */
   containers(endpointName: string): ContainerInfo[];
+  /**
+   * What a multi-model endpoint holds (local-only, nothing AWS has): per instance, the loaded models, memory
+   * against the budget, hits, misses, loads, evictions and load times. `undefined` when the endpoint is not
+   * in service; an in-service single-model endpoint lists no instances.
+   */
+  multiModelStatus(endpointName: string): EndpointModelsListing | undefined;
   /** Waits until the endpoint's current transition (create, update, delete) has finished. */
   settled(endpointName: string): Promise<void>;
   /** Stops every container process; state stays on disk. */
@@ -73,6 +109,8 @@ export interface ContainerInfo {
 }
 
 const MAX_CONTROL_BODY = 10 * 1024 * 1024;
+/** Paths of the emulator's local-only routes (no AWS operation lives under it). */
+export const LOCAL_PREFIX = '/_smhost/';
 
 /** Creates the emulator. Throws `ImageMapError` or `StateFileError` when those files are unusable. */
 export function createSageMakerEmulator(options: SageMakerEmulatorOptions): SageMakerEmulator {
@@ -82,8 +120,21 @@ export function createSageMakerEmulator(options: SageMakerEmulatorOptions): Sage
   const store = new StateStore(options.dataDir);
   const images = ImageMap.load(options.imageMapFile, options.dataDir);
   const logsDir = join(options.dataDir, 'logs');
-  const modelData = new ModelDataCache(options.s3, join(options.dataDir, 'model-data'));
+  const modelData = new ModelDataCache(options.s3, join(options.dataDir, 'model-data'), options.modelDataCacheBytes ?? modelDataCacheBytes());
   const minHealthMs = options.minHealthCheckTimeoutMs ?? 30_000;
+  const logStreams = new Map<string, WriteStream>();
+  const modelLog = (endpointName: string, line: string) => {
+    const stamped = `${new Date().toISOString()} ${line}\n`;
+    let stream = logStreams.get(endpointName);
+    if (!stream) {
+      mkdirSync(join(logsDir, endpointName), { recursive: true });
+      stream = createWriteStream(join(logsDir, endpointName, 'multi-model.log'), { flags: 'a' });
+      logStreams.set(endpointName, stream);
+    }
+    stream.write(stamped);
+    options.log?.(`sagemaker multi-model: ${line}`);
+  };
+  const mm = options.multiModel ?? {};
   const lifecycle = new EndpointLifecycle(
     store,
     {
@@ -92,6 +143,14 @@ export function createSageMakerEmulator(options: SageMakerEmulatorOptions): Sage
       logsDir,
       healthCheckTimeoutMs: (seconds) => Math.max(scaledMs(seconds ?? 600, timeScale), minHealthMs),
       downloadTimeoutMs: (seconds) => Math.max(scaledMs(seconds ?? 3600, timeScale), 60_000),
+      multiModel: {
+        memoryBudgetBytes: mm.memoryBudgetBytes,
+        loadWaitMs: (mm.loadWaitSeconds ?? 60) * 1000,
+        loadTimeoutMs: (mm.loadTimeoutSeconds ?? 360) * 1000,
+        measure: mm.measureResidentBytes,
+        log: modelLog,
+        logStreamArn: (endpointName) => `arn:aws:logs:${region}:${arn.accountId}:log-group:/aws/sagemaker/Endpoints/${endpointName}`,
+      },
     },
     { provisioningSeconds: options.provisioningSeconds ?? 30, timeScale },
   );
@@ -142,9 +201,43 @@ export function createSageMakerEmulator(options: SageMakerEmulatorOptions): Sage
     sendJson(res, 200, handler(input as Record<string, unknown>, api));
   }
 
+  function multiModelStatus(endpointName: string): EndpointModelsListing | undefined {
+    const deployment = lifecycle.deployment(endpointName);
+    if (!deployment) return undefined;
+    return {
+      endpointName: String(store.get('endpoints', endpointName)?.EndpointName ?? endpointName),
+      instances: deployment.variants.flatMap((v) => v.instances.flatMap((i) => (i.models ? [i.models.status()] : []))),
+      modelData: modelData.stats(),
+    };
+  }
+
+  /** Local-only routes under `/_smhost/`, answered as plain JSON. */
+  function localRoute(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = (req.url ?? '').split('?')[0]!;
+    if (!path.startsWith(LOCAL_PREFIX)) return false;
+    req.resume();
+    const match = /^\/_smhost\/endpoints\/([^/]+)\/models$/.exec(path);
+    const send = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    if (req.method !== 'GET' || !match) {
+      send(404, { message: `No local route ${req.method} ${path}; the emulator serves GET ${LOCAL_PREFIX}endpoints/<name>/models.` });
+      return true;
+    }
+    const name = decodeURIComponent(match[1]!);
+    const listing = multiModelStatus(name);
+    if (!listing) send(404, { message: `Endpoint ${name} is not in service in this emulator.` });
+    else send(200, listing);
+    return true;
+  }
+
   return {
+    multiModelStatus,
     async handle(req, res) {
       if (isRuntimeRequest(req)) return handleInvocation(req, res, runtime);
+      if (localRoute(req, res)) return;
       try {
         await controlPlane(req, res);
       } catch (error) {
@@ -169,6 +262,10 @@ export function createSageMakerEmulator(options: SageMakerEmulatorOptions): Sage
       );
     },
     settled: (endpointName) => lifecycle.settled(endpointName),
-    close: () => lifecycle.close(),
+    async close() {
+      await lifecycle.close();
+      await Promise.all([...logStreams.values()].map((stream) => new Promise<void>((resolve) => stream.end(resolve))));
+      logStreams.clear();
+    },
   };
 }

@@ -3,7 +3,12 @@
  * requests to `createSageMakerEmulator(...).handle`; `startSageMakerServer` serves it on its own port.
  */
 export { createSageMakerEmulator } from './emulator';
-export type { ContainerInfo, SageMakerEmulator, SageMakerEmulatorOptions } from './emulator';
+export { LOCAL_PREFIX } from './emulator';
+export type { ContainerInfo, EndpointModelsListing, MultiModelOptions, SageMakerEmulator, SageMakerEmulatorOptions } from './emulator';
+export type { InstanceModelsStatus, MultiModelCounters, TargetModelStatus } from './multi-model/model-host';
+export { instanceTypeMemoryBytes, MEMORY_BUDGET_ENV, MemoryBudgetError } from './multi-model/memory-budget';
+export { MODEL_DATA_CACHE_ENV } from './model-data/model-data-cache';
+export type { ModelDataCacheStats } from './model-data/model-data-cache';
 export { startSageMakerServer } from './server';
 export type { SageMakerServer } from './server';
 export { BUILTIN_ONNX_IMAGE, IMAGE_MAP_ENV, IMAGE_MAP_FILE_NAME, ImageMap, ImageMapError } from './containers/image-map';

@@ -7,7 +7,10 @@
 import { join } from 'node:path';
 import { ContainerProcess, ContainerStartError, type ContainerLaunch } from '../containers/container-process';
 import type { ImageMap } from '../containers/image-map';
+import { residentBytes } from '../containers/process-memory';
 import { ModelDataError, type ModelDataCache, type ModelDataLocation } from '../model-data/model-data-cache';
+import { MemoryBudgetError, resolveMemoryBudget } from '../multi-model/memory-budget';
+import { MultiModelHost } from '../multi-model/model-host';
 import type { ResourceRecord } from '../state/state-store';
 
 /** Bringing up the deployment failed; `reason` goes into `FailureReason`. */
@@ -27,6 +30,8 @@ export interface RunningContainer {
 
 export interface RunningInstance {
   containers: RunningContainer[];
+  /** The instance's model cache, on a multi-model variant. */
+  models?: MultiModelHost;
 }
 
 export interface RunningVariant {
@@ -48,6 +53,23 @@ export interface Deployment {
   startedAt: number;
   /** Set when the deployment is being stopped, so crashed containers are no longer replaced. */
   stopped?: boolean;
+  /** Model-data folders this deployment pins in the cache, released when it stops. */
+  release?: () => void;
+}
+
+/** How multi-model instances are run (see `multi-model/`). */
+export interface MultiModelContext {
+  /** Budget override from the emulator options, in bytes. */
+  memoryBudgetBytes: number | undefined;
+  /** Real ms a call waits for a model load before `ModelNotReadyException`. */
+  loadWaitMs: number;
+  /** Real ms a model load may take in all. */
+  loadTimeoutMs: number;
+  /** Resident bytes of a process tree; replaceable in tests. */
+  measure?: (pid: number | undefined) => number;
+  /** Where model-cache events go (the endpoint's `multi-model.log` and the emulator's log). */
+  log(endpointName: string, line: string): void;
+  logStreamArn(endpointName: string): string;
 }
 
 /** What a bring-up needs from the emulator. */
@@ -59,6 +81,15 @@ export interface DeploymentContext {
   healthCheckTimeoutMs(awsSeconds: number | undefined): number;
   /** Real milliseconds allowed for a model-data download, from the variant's timeout in AWS seconds. */
   downloadTimeoutMs(awsSeconds: number | undefined): number;
+  multiModel: MultiModelContext;
+}
+
+/** Extra settings of a bring-up that is not an endpoint (a transform job's own containers). */
+export interface BringUpOptions {
+  /** Merged over every container's `Environment` (a transform job's `Environment` and batch variables). */
+  environment?: Record<string, string>;
+  /** Folder under the logs dir; default the endpoint name. */
+  logFolder?: string;
 }
 
 interface ContainerPlan {
@@ -67,6 +98,9 @@ interface ContainerPlan {
   environment: Record<string, string>;
   data: ModelDataLocation | undefined;
   multiModel: boolean;
+  /** The S3 prefix of a multi-model container's models. */
+  prefix: string | undefined;
+  cacheEnabled: boolean;
   target: NonNullable<ReturnType<ImageMap['resolve']>>;
 }
 
@@ -103,6 +137,8 @@ function plan(model: ResourceRecord, images: ImageMap): ContainerPlan[] {
       // A multi-model container loads its models on demand from the prefix; nothing is fetched up front.
       data: multiModel ? undefined : modelDataLocation(c),
       multiModel,
+      prefix: multiModel ? modelDataLocation(c)?.url : undefined,
+      cacheEnabled: (c.MultiModelConfig as ResourceRecord | undefined)?.ModelCacheSetting !== 'Disabled',
       target,
     };
   });
@@ -140,6 +176,8 @@ export async function stopContainers(processes: Iterable<ContainerProcess>): Pro
 
 export async function stopDeployment(deployment: Deployment): Promise<void> {
   deployment.stopped = true;
+  await Promise.all(deployment.variants.flatMap((v) => v.instances.map((i) => i.models?.close())));
+  deployment.release?.();
   await stopContainers(deployment.variants.flatMap((v) => v.instances.flatMap((i) => i.containers.map((c) => c.process))));
 }
 
@@ -155,15 +193,40 @@ export async function bringUpDeployment(
   models: Map<string, ResourceRecord>,
   ctx: DeploymentContext,
   signal: AbortSignal,
+  options: BringUpOptions = {},
 ): Promise<Deployment> {
   const started: ContainerProcess[] = [];
   const variants: RunningVariant[] = [];
+  const pinned: string[] = [];
+  const release = () => {
+    for (const dir of pinned.splice(0)) ctx.modelData.release(dir);
+  };
   try {
     for (const variant of config.ProductionVariants as ResourceRecord[]) {
       const modelName = String(variant.ModelName);
       const model = models.get(modelName.toLowerCase());
       if (!model) throw new DeploymentFailedError(`Could not find model "${modelName}" for production variant ${variant.VariantName}.`);
       const plans = plan(model, ctx.images);
+      const multi = plans.some((p) => p.multiModel);
+      if (multi && plans.length > 1) {
+        throw new DeploymentFailedError(
+          `Model ${modelName} of production variant ${variant.VariantName} has ${plans.length} containers with Mode MultiModel; multi-model endpoints do not support serial inference pipelines.`,
+        );
+      }
+      let budget: { bytes: number; source: string } | undefined;
+      if (multi) {
+        try {
+          budget = resolveMemoryBudget({
+            environments: plans.map((p) => p.environment),
+            optionBytes: ctx.multiModel.memoryBudgetBytes,
+            processEnv: process.env,
+            instanceType: variant.InstanceType as string | undefined,
+          });
+        } catch (error) {
+          if (error instanceof MemoryBudgetError) throw new DeploymentFailedError(error.message);
+          throw error;
+        }
+      }
       const dirs = await Promise.all(
         plans.map((p) =>
           p.data
@@ -175,6 +238,7 @@ export async function bringUpDeployment(
             : ctx.modelData.emptyDir(),
         ),
       );
+      for (const [i, p] of plans.entries()) if (p.data) pinned.push(dirs[i]!);
       const count = Number(variant.InitialInstanceCount ?? 1);
       const instances: RunningInstance[] = [];
       const healthMs = ctx.healthCheckTimeoutMs(variant.ContainerStartupHealthCheckTimeoutInSeconds as number | undefined);
@@ -182,13 +246,20 @@ export async function bringUpDeployment(
       for (let n = 0; n < count; n++) {
         const containers: RunningContainer[] = [];
         for (const [i, p] of plans.entries()) {
+          const environment = { ...p.environment, ...options.environment };
+          if (p.multiModel && budget && p.target.kind === 'builtin') {
+            // The built-in container answers 507 past the budget, and returns freed memory to the system at once
+            // (a fixed mmap threshold), so that unloading a model shows in its resident memory.
+            environment.SMHOST_CONTAINER_MEMORY_LIMIT_BYTES = String(budget.bytes);
+            environment.MALLOC_MMAP_THRESHOLD_ ??= '131072';
+          }
           const launch: ContainerLaunch = {
             label: `${endpointName}/${variant.VariantName}/${p.hostname}`,
             target: p.target,
             modelDir: dirs[i]!,
-            environment: p.environment,
+            environment,
             multiModel: p.multiModel,
-            logFile: join(ctx.logsDir, endpointName, `${variant.VariantName}-i${n + 1}-${p.hostname}.log`),
+            logFile: join(ctx.logsDir, options.logFolder ?? endpointName, `${variant.VariantName}-i${n + 1}-${p.hostname}.log`),
           };
           const process = await ContainerProcess.start(launch);
           started.push(process);
@@ -201,6 +272,27 @@ export async function bringUpDeployment(
       const results = await Promise.allSettled(waits);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      if (multi && budget) {
+        const p = plans[0]!;
+        if (!p.prefix) throw new DeploymentFailedError(`Model ${modelName}: a container with Mode MultiModel needs ModelDataUrl, the S3 prefix of its models.`);
+        instances.forEach((instance, n) => {
+          instance.models = new MultiModelHost({
+            endpointName,
+            variantName: String(variant.VariantName),
+            instance: n + 1,
+            prefix: p.prefix!,
+            container: instance.containers[0]!,
+            modelData: ctx.modelData,
+            budget: budget!,
+            cacheEnabled: p.cacheEnabled,
+            loadWaitMs: ctx.multiModel.loadWaitMs,
+            loadTimeoutMs: ctx.multiModel.loadTimeoutMs,
+            measure: ctx.multiModel.measure ?? residentBytes,
+            log: (line) => ctx.multiModel.log(endpointName, line),
+            logStreamArn: ctx.multiModel.logStreamArn(endpointName),
+          });
+        });
+      }
       variants.push({
         name: String(variant.VariantName),
         modelName,
@@ -213,11 +305,12 @@ export async function bringUpDeployment(
         next: 0,
       });
     }
-    const deployment: Deployment = { configName: String(config.EndpointConfigName), variants, startedAt: Date.now() };
+    const deployment: Deployment = { configName: String(config.EndpointConfigName), variants, startedAt: Date.now(), release };
     for (const variant of variants) for (const instance of variant.instances) for (const c of instance.containers) superviseContainer(deployment, c, ctx);
     return deployment;
   } catch (error) {
     await stopContainers(started);
+    release();
     if (error instanceof DeploymentFailedError) throw error;
     if (error instanceof ContainerStartError || error instanceof ModelDataError) throw new DeploymentFailedError(error.reason);
     throw new DeploymentFailedError(`Endpoint ${endpointName} could not be brought up: ${(error as Error).message}`);

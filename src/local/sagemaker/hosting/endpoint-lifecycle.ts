@@ -62,7 +62,8 @@ export class EndpointLifecycle {
 
   constructor(
     private readonly store: StateStore,
-    private readonly ctx: DeploymentContext,
+    /** What bring-ups need; transform jobs bring up their containers with it too. */
+    readonly ctx: DeploymentContext,
     private readonly options: LifecycleOptions,
   ) {}
 
@@ -84,7 +85,7 @@ export class EndpointLifecycle {
    * The models a configuration names, as they are now (SageMaker reads them when the deployment starts),
    * with containers given as `ModelPackageName` replaced by the package's own containers.
    */
-  private modelsOf(config: ResourceRecord): Map<string, ResourceRecord> {
+  modelsOf(config: ResourceRecord): Map<string, ResourceRecord> {
     const models = new Map<string, ResourceRecord>();
     for (const variant of config.ProductionVariants as ResourceRecord[]) {
       const stored = this.store.get('models', String(variant.ModelName));

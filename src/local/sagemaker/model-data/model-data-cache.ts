@@ -2,9 +2,14 @@
  * Model data fetched from S3 and extracted safely, cached on disk by URL and ETag so that endpoints, updates
  * and (for multi-model endpoints) target models sharing an artifact download and extract it once. A changed
  * object (new ETag) is a new cache entry, as a new deployment in SageMaker downloads afresh.
+ *
+ * The cache is bounded: every `fetch` pins its entry until `release`, and once the extracted bytes pass
+ * `maxBytes` the least recently used unpinned entries are deleted. Pinned entries are never deleted, so the
+ * bound can be passed while that many bytes are in use. `discard` is the multi-model unload: release and
+ * delete at once (unless someone else still pins it).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -52,14 +57,111 @@ function isMissing(error: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NotFound' || httpStatus(error) === 404;
 }
 
+/** Environment variable bounding the model-data cache, in MiB (default 20480, 20 GiB). */
+export const MODEL_DATA_CACHE_ENV = 'SMHOST_MODEL_DATA_CACHE_MB';
+const DEFAULT_MAX_BYTES = 20 * 1024 ** 3;
+
+/** The disk bound of the cache from `SMHOST_MODEL_DATA_CACHE_MB`, or the default; a bad value is an error. */
+export function modelDataCacheBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[MODEL_DATA_CACHE_ENV];
+  if (text === undefined || text === '') return DEFAULT_MAX_BYTES;
+  const mib = Number(text);
+  if (!Number.isFinite(mib) || mib <= 0) throw new Error(`${MODEL_DATA_CACHE_ENV} must be a number of MiB greater than 0; got ${JSON.stringify(text)}`);
+  return Math.round(mib * 1024 ** 2);
+}
+
+interface CacheEntry {
+  bytes: number;
+  lastUsed: number;
+  pins: number;
+}
+
+/** What the cache holds now, for the local listing. */
+export interface ModelDataCacheStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  evictions: number;
+}
+
 export class ModelDataCache {
   private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly entries = new Map<string, CacheEntry>();
+  private scanned: Promise<void> | undefined;
+  private evictions = 0;
+  private clock = 0;
 
   constructor(
     private readonly s3: S3Client,
     /** Cache folder; entries are `<sha256 of url and etag>/`. */
     readonly root: string,
+    /** Extracted bytes kept on disk before unpinned entries are evicted. */
+    readonly maxBytes: number = modelDataCacheBytes(),
   ) {}
+
+  /** Entries left by an earlier run count against the bound (oldest first), and half-written ones go. */
+  private scan(): Promise<void> {
+    this.scanned ??= (async () => {
+      let names: string[];
+      try {
+        names = await readdir(this.root);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        const dir = join(this.root, name);
+        if (name.startsWith('.tmp-')) await rm(dir, { recursive: true, force: true });
+        else if (name !== 'empty' && !this.entries.has(dir)) this.entries.set(dir, { bytes: await folderBytes(dir), lastUsed: 0, pins: 0 });
+      }
+    })();
+    return this.scanned;
+  }
+
+  private pin(dir: string, bytes?: number): string {
+    const entry = this.entries.get(dir);
+    if (entry) {
+      entry.pins += 1;
+      entry.lastUsed = ++this.clock;
+    } else {
+      this.entries.set(dir, { bytes: bytes ?? 0, lastUsed: ++this.clock, pins: 1 });
+    }
+    return dir;
+  }
+
+  /** Gives back a folder `fetch` returned; it stays cached until the disk bound needs its space. */
+  release(dir: string): void {
+    const entry = this.entries.get(dir);
+    if (entry && entry.pins > 0) entry.pins -= 1;
+  }
+
+  /** Releases `dir` and deletes it now unless another user still pins it (a multi-model unload). */
+  async discard(dir: string): Promise<void> {
+    this.release(dir);
+    const entry = this.entries.get(dir);
+    if (!entry || entry.pins > 0) return;
+    this.entries.delete(dir);
+    this.evictions += 1;
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /** Deletes least recently used unpinned entries while the cache is over its bound. */
+  private async enforceBound(): Promise<void> {
+    let total = [...this.entries.values()].reduce((sum, e) => sum + e.bytes, 0);
+    if (total <= this.maxBytes) return;
+    const idle = [...this.entries.entries()].filter(([, e]) => e.pins === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [dir, entry] of idle) {
+      if (total <= this.maxBytes) break;
+      this.entries.delete(dir);
+      this.evictions += 1;
+      total -= entry.bytes;
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  stats(): ModelDataCacheStats {
+    const values = [...this.entries.values()];
+    return { entries: values.length, bytes: values.reduce((sum, e) => sum + e.bytes, 0), maxBytes: this.maxBytes, evictions: this.evictions };
+  }
 
   /** An empty model directory for containers without model data. */
   async emptyDir(): Promise<string> {
@@ -70,11 +172,25 @@ export class ModelDataCache {
 
   /**
    * Fetches and extracts `location` (once per URL and ETag, even when asked concurrently) and returns the
-   * folder holding its files.
+   * folder holding its files, pinned until `release` (or `discard`).
    *
    * @throws {ModelDataError} for a missing object, a rejected archive, a bad URL or a timeout.
    */
   async fetch(location: ModelDataLocation, options: FetchOptions): Promise<string> {
+    await this.scan();
+    const dir = await this.fetchUnpinned(location, options);
+    const known = this.entries.has(dir);
+    this.pin(dir, known ? undefined : await folderBytes(dir));
+    if (!known) await this.enforceBound();
+    // An eviction may have raced between finding the folder and pinning it; then fetch it again.
+    if (!(await exists(dir))) {
+      this.entries.delete(dir);
+      return this.fetch(location, options);
+    }
+    return dir;
+  }
+
+  private async fetchUnpinned(location: ModelDataLocation, options: FetchOptions): Promise<string> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), options.timeoutMs);
     const abortOuter = () => controller.abort();
@@ -201,6 +317,22 @@ export class ModelDataCache {
       await rm(tmp, { recursive: true, force: true });
     }
   }
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  let names;
+  try {
+    names = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of names) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await folderBytes(path);
+    else if (entry.isFile()) total += (await stat(path)).size;
+  }
+  return total;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -57,10 +57,16 @@ export class OnnxServingModel {
   /**
    * Loads the graph of `modelDir`. `outputName` chooses which output to answer with (default: the first).
    * One intra-op thread: the emulator runs many containers on few cores, and requests run concurrently.
+   * `memoryArena: false` (multi-model mode) gives freed tensors back to the allocator at once, so that
+   * unloading a model lowers the process's resident memory, which the emulator's budget measures.
    */
-  static async load(modelDir: string, outputName?: string): Promise<OnnxServingModel> {
+  static async load(modelDir: string, outputName?: string, options: { memoryArena?: boolean } = {}): Promise<OnnxServingModel> {
     const file = await findModelFile(modelDir);
-    const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(file, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      enableCpuMemArena: options.memoryArena ?? true,
+    });
     const inputs: InputSpec[] = session.inputMetadata.map((meta) => {
       if (!meta.isTensor) throw new ModelFileNotFoundError(modelDir, `input ${meta.name} is not a tensor, which the container cannot feed`);
       return { name: meta.name, type: meta.type as TensorType, rank: meta.shape.length };

@@ -35,3 +35,13 @@ export class ServiceUnavailableError extends RuntimeApiError {
     super('ServiceUnavailable', 503, message);
   }
 }
+
+/**
+ * `ModelNotReadyException` (429): a multi-model endpoint is still downloading or loading the target model
+ * after the runtime's wait; the load goes on, and a retry finds it loaded.
+ */
+export class ModelNotReadyError extends RuntimeApiError {
+  constructor(message: string) {
+    super('ModelNotReadyException', 429, message);
+  }
+}

@@ -9,9 +9,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { ArnContext } from '../api/arns';
 import { NAME_PATTERN } from '../api/validate';
-import { ContainerTimeoutError, ContainerUnreachableError } from '../containers/container-process';
+import { ContainerTimeoutError, ContainerUnreachableError, type ContainerResponse } from '../containers/container-process';
 import type { EndpointLifecycle } from '../hosting/endpoint-lifecycle';
 import type { RunningContainer, RunningVariant } from '../hosting/deployment';
+import { validateTargetModel } from '../multi-model/model-host';
 import type { StateStore } from '../state/state-store';
 import { ModelErrorError, RuntimeApiError, RuntimeValidationError, ServiceUnavailableError } from './errors';
 
@@ -140,14 +141,9 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
   if (targetModel !== undefined && !variant.multiModel) {
     throw new RuntimeValidationError(`TargetModel header is only valid for multi-model endpoints; endpoint ${endpointName} is not one.`);
   }
-  if (variant.multiModel) {
-    throw new RuntimeValidationError(
-      targetModel === undefined
-        ? `Endpoint ${endpointName} is a multi-model endpoint; the TargetModel header is required.`
-        : `Multi-model invocation (TargetModel ${targetModel}) is not served by this version of the local emulator.`,
-    );
+  if (variant.multiModel && targetModel === undefined) {
+    throw new RuntimeValidationError(`Endpoint ${endpointName} is a multi-model endpoint; the TargetModel header is required.`);
   }
-
   const instance = variant.instances[variant.next++ % variant.instances.length]!;
   const hostname = header(req, 'x-amzn-sagemaker-target-container-hostname');
   let chain: RunningContainer[];
@@ -176,6 +172,18 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
   if (inferenceId !== undefined) shared['x-amzn-sagemaker-inference-id'] = inferenceId;
   const accept = header(req, 'accept');
 
+  if (variant.multiModel) {
+    validateTargetModel(targetModel!);
+    if (hostname !== undefined) {
+      throw new RuntimeValidationError(`TargetContainerHostname is only valid for endpoints whose model runs in Direct mode; ${endpointName} is a multi-model endpoint.`);
+    }
+    const headers: Record<string, string> = { ...shared, 'content-type': header(req, 'content-type') ?? 'application/octet-stream' };
+    if (accept !== undefined) headers.accept = accept;
+    const answer = await instance.models!.invoke(targetModel!, body, headers, ctx.invocationTimeoutMs);
+    if (answer.status < 200 || answer.status > 299) throw containerError(ctx, endpointName, instance.containers[0]!.hostname, answer);
+    return respond(res, answer.body, stringHeader(answer.headers['content-type']) ?? 'application/octet-stream', variant.name, stringHeader(answer.headers['x-amzn-sagemaker-custom-attributes']));
+  }
+
   let payload = body;
   let contentType = header(req, 'content-type') ?? 'application/octet-stream';
   let customOut: string | undefined;
@@ -199,15 +207,7 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
       }
       throw error;
     }
-    if (answer.status < 200 || answer.status > 299) {
-      const kind = answer.status >= 500 ? 'server' : 'client';
-      const original = answer.body.toString('utf8');
-      const log = join(ctx.logsDir, endpointName);
-      throw new ModelErrorError(
-        `Received ${kind} error (${answer.status}) from ${container.hostname} with message "${original}". See the container logs in ${log} for more information.`,
-        { OriginalStatusCode: answer.status, OriginalMessage: original, LogStreamArn: logStreamArn(ctx, endpointName) },
-      );
-    }
+    if (answer.status < 200 || answer.status > 299) throw containerError(ctx, endpointName, container.hostname, answer);
     payload = answer.body;
     const returnedType = answer.headers['content-type'];
     if (typeof returnedType === 'string' && returnedType !== '') contentType = returnedType;
@@ -215,15 +215,35 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
     if (typeof returnedCustom === 'string') customOut = returnedCustom;
   }
 
+  respond(res, payload, contentType, variant.name, customOut);
+}
+
+function stringHeader(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  return text === undefined || text === '' ? undefined : text;
+}
+
+function respond(res: ServerResponse, payload: Buffer, contentType: string, variantName: string, customOut: string | undefined): void {
   const headers: Record<string, string | number> = {
     'content-type': contentType,
     'content-length': payload.length,
-    'x-amzn-invoked-production-variant': variant.name,
+    'x-amzn-invoked-production-variant': variantName,
     'x-amzn-requestid': randomUUID(),
   };
   if (customOut !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = customOut;
   res.writeHead(200, headers);
   res.end(payload);
+}
+
+/** A container's error answer as SageMaker reports it: `ModelError` with the original status and message. */
+function containerError(ctx: RuntimeContext, endpointName: string, hostname: string, answer: ContainerResponse): ModelErrorError {
+  const kind = answer.status >= 500 ? 'server' : 'client';
+  const original = answer.body.toString('utf8');
+  const log = join(ctx.logsDir, endpointName);
+  return new ModelErrorError(
+    `Received ${kind} error (${answer.status}) from ${hostname} with message "${original}". See the container logs in ${log} for more information.`,
+    { OriginalStatusCode: answer.status, OriginalMessage: original, LogStreamArn: logStreamArn(ctx, endpointName) },
+  );
 }
 
 function logStreamArn(ctx: RuntimeContext, endpointName: string): string {
