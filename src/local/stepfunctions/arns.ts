@@ -23,10 +23,12 @@ export function checkName(name: unknown, what: string): string {
   return name;
 }
 
+/** The ARN of the state machine `name`. */
 export function stateMachineArn(scope: ArnScope, name: string): string {
   return `arn:aws:states:${scope.region}:${scope.accountId}:stateMachine:${name}`;
 }
 
+/** The ARN of execution `executionName` of state machine `stateMachineName`. */
 export function executionArn(scope: ArnScope, stateMachineName: string, executionName: string): string {
   return `arn:aws:states:${scope.region}:${scope.accountId}:execution:${stateMachineName}:${executionName}`;
 }

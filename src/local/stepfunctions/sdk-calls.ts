@@ -45,10 +45,12 @@ const SERVICES: Record<ServiceName, ServiceEntry> = {
   sfn: { errorPrefix: 'Sfn', commands: SfnSdk, create: (o) => createSfnClient(o) as unknown as SdkClient },
 };
 
+/** True for a service tasks may call through `arn:aws:states:::aws-sdk:<service>:<action>`. */
 export function isServiceName(name: string): name is ServiceName {
   return Object.hasOwn(SERVICES, name);
 }
 
+/** The services tasks may call, for error messages. */
 export function serviceNames(): ServiceName[] {
   return Object.keys(SERVICES) as ServiceName[];
 }
