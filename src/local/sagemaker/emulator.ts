@@ -20,6 +20,7 @@ import { ModelDataCache, modelDataCacheBytes, type ModelDataCacheStats } from '.
 import type { InstanceModelsStatus } from './multi-model/model-host';
 import { handleInvocation, isRuntimeRequest } from './runtime/invoke-endpoint';
 import { StateStore } from './state/state-store';
+import { createTransformRunner } from './transform/transform-runner';
 
 export interface SageMakerEmulatorOptions {
   /** Where model data is read from (the local stack's S3). */
@@ -42,7 +43,7 @@ export interface SageMakerEmulatorOptions {
   /** Real seconds a container has to answer an invocation; default 60, as in SageMaker. */
   invocationTimeoutSeconds?: number;
   limits?: Partial<ApiLimits>;
-  /** Runs transform jobs; without one, jobs are recorded and stay `InProgress` until stopped. */
+  /** Runs transform jobs; default: the built-in runner (`transform/transform-runner.ts`), on the job's own containers. */
   transformRunner?: TransformRunner;
   /** Bring endpoints recorded as in service back up on start; default true. */
   recoverEndpoints?: boolean;
@@ -159,7 +160,12 @@ export function createSageMakerEmulator(options: SageMakerEmulatorOptions): Sage
     arn,
     lifecycle,
     limits: { maxInstancesPerVariant: 4, maxEndpoints: 100, ...options.limits },
-    transforms: { runner: options.transformRunner, running: new Map() },
+    transforms: {
+      runner:
+        options.transformRunner ??
+        createTransformRunner({ s3: options.s3, lifecycle, logsDir, provisioningSeconds: options.provisioningSeconds ?? 30, timeScale }),
+      running: new Map(),
+    },
   };
   const runtime = {
     store,

@@ -308,7 +308,7 @@ describe('Function: CreateModelPackage', () => {
 });
 
 describe('Function: CreateTransformJob', () => {
-  it('records a job InProgress, lists it, and stops it', async () => {
+  it('records a job InProgress, lists it, and stops it (Stopping, then Stopped)', async () => {
     // Prepare
     const job = {
       TransformJobName: 'score-1',
@@ -325,7 +325,12 @@ describe('Function: CreateTransformJob', () => {
     const running = await stack.sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: 'score-1' }));
     const listed = await stack.sagemaker.send(new ListTransformJobsCommand({ StatusEquals: 'InProgress' }));
     await stack.sagemaker.send(new StopTransformJobCommand({ TransformJobName: 'score-1' }));
-    const stopped = await stack.sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: 'score-1' }));
+    const stopping = await stack.sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: 'score-1' }));
+    let stopped = stopping;
+    while (stopped.TransformJobStatus === 'Stopping') {
+      await new Promise((r) => setTimeout(r, 10));
+      stopped = await stack.sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: 'score-1' }));
+    }
     const duplicate = await failure(stack.sagemaker.send(new CreateTransformJobCommand(job)));
     const noModel = await failure(stack.sagemaker.send(new CreateTransformJobCommand({ ...job, TransformJobName: 'score-2', ModelName: 'nope' })));
     const missing = await failure(stack.sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: 'nope' })));
@@ -334,6 +339,7 @@ describe('Function: CreateTransformJob', () => {
     expect(created.TransformJobArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:transform-job/score-1');
     expect(running).toMatchObject({ TransformJobStatus: 'InProgress', ModelName: 'base', BatchStrategy: 'MultiRecord', TransformOutput: job.TransformOutput });
     expect(listed.TransformJobSummaries?.map((j) => j.TransformJobName)).toEqual(['score-1']);
+    expect(['Stopping', 'Stopped']).toContain(stopping.TransformJobStatus);
     expect(stopped.TransformJobStatus).toBe('Stopped');
     expect(duplicate.name).toBe('ResourceInUse');
     expect(noModel.name).toBe('ResourceNotFound');

@@ -1,12 +1,13 @@
 /**
  * CreateTransformJob, DescribeTransformJob, ListTransformJobs, StopTransformJob. Jobs are validated and
- * recorded here; running them is the transform runner's work (plugged in through the emulator options).
- * Without a runner a job stays `InProgress` until stopped.
+ * recorded here; running them is the transform runner's work (`transform/transform-runner.ts` by default,
+ * replaceable through the emulator options). Stop moves a running job to `Stopping`; the runner ends it `Stopped`.
  */
 import { nowSeconds, type ResourceRecord } from '../state/state-store';
+import { JsonPathError, parseJsonPath } from '../transform/json-path';
 import { sageMakerArn } from './arns';
 import type { ApiContext } from './context';
-import { ResourceInUseError, ResourceNotFoundError } from './errors';
+import { ResourceInUseError, ResourceNotFoundError, ValidationExceptionError } from './errors';
 import { listPage, pick } from './listing';
 import {
   checkS3Url,
@@ -39,12 +40,35 @@ export function createTransformJob(input: Input, ctx: ApiContext): unknown {
   if (!output) throw constraintError('TransformOutput', null, 'Member must not be null');
   checkS3Url(requiredString(output, 'S3OutputPath', 'TransformOutput.S3OutputPath'), 'TransformOutput.S3OutputPath');
   optionalEnum(output, 'AssembleWith', 'TransformOutput.AssembleWith', ['None', 'Line'] as const);
+  optionalString(output, 'Accept', 'TransformOutput.Accept', 256);
+  const processing = optionalObject(input, 'DataProcessing', 'DataProcessing');
+  if (processing) {
+    optionalEnum(processing, 'JoinSource', 'DataProcessing.JoinSource', ['Input', 'None'] as const);
+    for (const key of ['InputFilter', 'OutputFilter']) {
+      const expression = optionalString(processing, key, `DataProcessing.${key}`, 63);
+      if (expression === undefined || expression === '') continue;
+      try {
+        parseJsonPath(expression);
+      } catch (error) {
+        if (error instanceof JsonPathError) throw new ValidationExceptionError(`DataProcessing.${key}: ${error.message}`);
+        throw error;
+      }
+    }
+  }
+  const clientConfig = optionalObject(input, 'ModelClientConfig', 'ModelClientConfig');
+  if (clientConfig) {
+    optionalInteger(clientConfig, 'InvocationsTimeoutInSeconds', 'ModelClientConfig.InvocationsTimeoutInSeconds', 1, 3600);
+    optionalInteger(clientConfig, 'InvocationsMaxRetries', 'ModelClientConfig.InvocationsMaxRetries', 0, 3);
+  }
   const resources = optionalObject(input, 'TransformResources', 'TransformResources');
   if (!resources) throw constraintError('TransformResources', null, 'Member must not be null');
   requiredString(resources, 'InstanceType', 'TransformResources.InstanceType', 64);
   optionalInteger(resources, 'InstanceCount', 'TransformResources.InstanceCount', 1, 100);
-  optionalInteger(input, 'MaxConcurrentTransforms', 'MaxConcurrentTransforms', 0, 1000);
-  optionalInteger(input, 'MaxPayloadInMB', 'MaxPayloadInMB', 0, 100);
+  const concurrent = optionalInteger(input, 'MaxConcurrentTransforms', 'MaxConcurrentTransforms', 0, 1000);
+  const payload = optionalInteger(input, 'MaxPayloadInMB', 'MaxPayloadInMB', 0, 100);
+  if (concurrent !== undefined && payload !== undefined && concurrent * payload > 100) {
+    throw new ValidationExceptionError(`MaxConcurrentTransforms (${concurrent}) times MaxPayloadInMB (${payload}) must not exceed 100 MB.`);
+  }
   optionalEnum(input, 'BatchStrategy', 'BatchStrategy', ['MultiRecord', 'SingleRecord'] as const);
   optionalStringMap(input, 'Environment', 'Environment');
   const tags = optionalTags(input);
