@@ -21,3 +21,5 @@ export { ModelDataCache, ModelDataError, parseS3Url } from './model-data/model-d
 export type { ModelDataLocation } from './model-data/model-data-cache';
 export { ContainerProcess, ContainerStartError } from './containers/container-process';
 export type { ContainerLaunch } from './containers/container-process';
+export { EndpointListingError, fetchEndpointModels } from './multi-model/listing-client';
+export type { ListingRequestOptions } from './multi-model/listing-client';
