@@ -4,7 +4,9 @@ import { checkGlobalOptions, createCliContext, type CliContext, type ContextFact
 import { ExitCode, type ExitCodeValue } from './errors';
 import { toCliError } from './library-errors';
 import { Output, type CliStreams } from './output';
+import { registerDeleteCommands } from './delete';
 import { registerModelsCommands } from './models';
+import { registerRunCommand } from './run';
 
 /** What `runCli` needs from its surroundings; `main.ts` passes the process's, tests their own. */
 export interface CliDependencies {
@@ -17,9 +19,9 @@ export interface CliDependencies {
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  success
-  1  the operation failed or was refused (e.g. the artifact was rejected)
+  1  the operation failed or was refused (an artifact rejected, an execution failed, a resource in use)
   2  usage error or bad input (the message names the input and the rule)
-  3  not found (endpoint, model, version, object or queue)
+  3  not found (endpoint, model, version, object, queue or state machine)
   4  timed out waiting (the operation may still complete)`;
 
 /**
@@ -76,10 +78,13 @@ export async function runCli(args: string[], deps: CliDependencies): Promise<Exi
   return exitCode;
 }
 
-/** The command tree: `smhost [global options] models <verb> ...`. */
+/** The command tree: `smhost [global options] models <verb> ...`, `run ...`, `delete model|endpoint ...`. */
 export function buildProgram(host: CommandHost, streams: CliStreams): Command {
   const program = new Command('smhost')
-    .description('Automates Amazon SageMaker multi-model hosting: add, list, promote, remove and invoke models.')
+    .description(
+      'Automates Amazon SageMaker hosting: add, list, promote, remove and invoke multi-model endpoint models; ' +
+        'run the deployment, registration and batch transform state machines; delete models and endpoints.',
+    )
     .option('--json', 'print one JSON document on stdout (logs go to stderr)')
     .option('--stage <stage>', 'stage of the deployed stack (default: SMHOST_STAGE or dev)')
     .option('--region <region>', 'AWS region (default: AWS_REGION or us-east-1)')
@@ -92,5 +97,7 @@ export function buildProgram(host: CommandHost, streams: CliStreams): Command {
     })
     .exitOverride();
   registerModelsCommands(program, host);
+  registerRunCommand(program, host);
+  registerDeleteCommands(program, host);
   return program;
 }

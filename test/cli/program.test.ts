@@ -23,6 +23,23 @@ describe('Function: runCli', () => {
     }
   });
 
+  it('lists run and delete with their options', async () => {
+    // Act
+    const top = await run(['--help']);
+    const runHelp = await run(['run', '--help']);
+    const deleteHelp = await run(['delete', '--help']);
+
+    // Assess
+    expect([top.code, runHelp.code, deleteHelp.code]).toEqual([0, 0, 0]);
+    expect(top.stdout()).toMatch(/\n  run \[options\] <state-machine>/);
+    expect(top.stdout()).toMatch(/\n  delete /);
+    for (const option of ['--input <file>', '--wait', '--timeout <seconds>', '--name <execution>']) {
+      expect(runHelp.stdout()).toContain(option);
+    }
+    expect(deleteHelp.stdout()).toMatch(/\n  model <name>/);
+    expect(deleteHelp.stdout()).toMatch(/\n  endpoint \[options\] <name>/);
+  });
+
   it('exits 2 without a command, with an unknown verb, a missing argument or an unknown option', async () => {
     // Act
     const results = await Promise.all([
