@@ -11,7 +11,6 @@ import { dirname, join, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createS3Client } from '../aws/clients';
 import { stackNames, type StackNames } from '../aws/stack-names';
-import { createDynamoDbProxy } from './dynamodb/dynamodb-proxy';
 import { startDynamoDb, type DynamoDbServer } from './dynamodb/dynamodb-server';
 import { createEdgeServer, readRequestBody, type ServiceHandler } from './edge/edge-server';
 import { createStsApi } from './edge/sts-api';
@@ -133,12 +132,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const sqs = createSqsApi(queues);
     const sts = createStsApi(accountId);
-    const dynamoProxy = createDynamoDbProxy(dynamo.url);
-    cleanups.push(async () => dynamoProxy.close());
 
     const services = new Map<string, ServiceHandler>([
       ['s3', (req, res, scope) => s3.handle(req, res, { requestId: s3RequestId(), hostId: s3HostId(), accessKeyId: scope.accessKeyId, sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '') })],
-      ['dynamodb', (req, res) => dynamoProxy.handle(req, res)],
+      ['dynamodb', (req, res) => dynamo.handle(req, res)],
       ['sqs', async (req, res) => sqs.handle(req, res, await readRequestBody(req), randomUUID())],
       ['sts', async (req, res, scope) => sts.handle(req, res, await readRequestBody(req), { requestId: randomUUID(), accessKeyId: scope.accessKeyId })],
     ]);
