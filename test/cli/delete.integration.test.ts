@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -120,4 +122,31 @@ describe('Command: smhost delete (against the SageMaker emulator)', () => {
     expect(endpoint.code).toBe(3);
     expect(endpoint.stderr()).toBe('smhost: endpoint "never-deployed" does not exist\n');
   });
+
+  it('runs from the bin with AWS_ENDPOINT_URL alone, its exit code the command\'s', async () => {
+    // Prepare
+    const bin = fileURLToPath(new URL('../../bin/smhost.js', import.meta.url));
+
+    // Act
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, 'delete', 'endpoint', 'never-deployed'], {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+          AWS_ENDPOINT_URL: stack.server.url,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+
+    // Assess
+    expect(result).toEqual({ code: 3, stderr: 'smhost: endpoint "never-deployed" does not exist\n' });
+  }, 30_000);
 });
