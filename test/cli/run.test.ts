@@ -227,7 +227,7 @@ describe('Command: smhost run', () => {
     expect(fakes.sfn.calls()).toHaveLength(0);
   });
 
-  it('exits 1 when the execution name was used with another input', async () => {
+  it('exits 1 when the execution name is taken by an ended execution or another input', async () => {
     // Prepare
     fakes.sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
 
@@ -236,7 +236,7 @@ describe('Command: smhost run', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr()).toContain('smhost: an execution named "ci-42" already ran with another input; pick another --name');
+    expect(result.stderr()).toContain('smhost: an execution named "ci-42" already exists (it has ended, or it ran with another input); pick another --name');
   });
 });
 

@@ -142,7 +142,7 @@ export function registerRunCommand(program: Command, host: CommandHost): void {
     .option('--input <file>', 'JSON file with the execution input')
     .option('--wait', 'follow the execution until it ends; the exit code says how it ended')
     .option('--timeout <seconds>', 'with --wait: stop following after this long (exit 4; the execution goes on)')
-    .option('--name <execution>', 'execution name (unique per state machine; rerunning a name with the same input follows that execution)')
+    .option('--name <execution>', 'execution name (unique per state machine; the same name and input while it runs follows that execution)')
     .option('--poll <seconds>', `with --wait: pause between history reads (default ${DEFAULT_POLL_SECONDS})`)
     .action(
       host.run(async ({ context, output }, stateMachine: string, opts: RunCommandOptions) => {
@@ -186,7 +186,9 @@ export function registerRunCommand(program: Command, host: CommandHost): void {
           if (error instanceof WorkflowInputError) throw new WorkflowInputRefusedError(opts.input, error);
           if (errorName(error) === 'ExecutionAlreadyExists') {
             throw new OperationFailedError(
-              `an execution named "${executionName}" already ran with another input; pick another --name`,
+              // Step Functions reattaches to a running execution of the same name and input; it refuses a name
+              // whose execution has ended, or that was started with another input.
+              `an execution named "${executionName}" already exists (it has ended, or it ran with another input); pick another --name`,
               { executionName },
             );
           }
