@@ -94,13 +94,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const timeScale = resolveTimeScale(options.timeScale);
   const serverlessYml = resolve(options.serverlessYml ?? 'serverless.yml');
   const ephemeral = options.ephemeral ?? false;
-  const dataDir = ephemeral ? await mkdtemp(join(tmpdir(), 'smhost-local-')) : resolve(options.dataDir ?? '.local');
-  await mkdir(dataDir, { recursive: true });
-
-  // Read once without the edge URL to fail fast on a bad file before anything starts.
+  // Read once without the edge URL to fail fast on a bad file before anything starts (the data dir included).
   const preliminary = readStackConfig(serverlessYml, { ...(options.options ? { options: options.options } : {}) });
   const region = preliminary.region;
   const accountId = preliminary.accountId;
+
+  const dataDir = ephemeral ? await mkdtemp(join(tmpdir(), 'smhost-local-')) : resolve(options.dataDir ?? '.local');
+  await mkdir(dataDir, { recursive: true });
 
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCommandLineError, parseLocalArgs } from '../../src/local/command-line';
 import { probeServices } from '../../src/local/readiness';
+import { startLocalStack } from '../../src/local/stack';
 import { resolveTimeScale, InvalidTimeScaleError } from '../../src/local/time-scale';
 import { FIXTURE_BUCKET, FIXTURE_EVENTS_QUEUE, FIXTURE_TABLE, startFixtureStack, toolEnv, type FixtureStack } from './fixture-stack';
 
@@ -87,6 +89,24 @@ describe('Function: startLocalStack with a data dir', () => {
       }
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Function: startLocalStack with a bad serverless.yml', () => {
+  it('refuses it, naming the file, before creating the data dir', async () => {
+    // Prepare
+    const parent = await mkdtemp(join(tmpdir(), 'local-stack-bad-yml-'));
+    const dataDir = join(parent, 'state');
+    try {
+      // Act
+      const started = startLocalStack({ serverlessYml: join(parent, 'missing.yml'), dataDir, timeScale: 0.01 });
+
+      // Assess
+      await expect(started).rejects.toThrow(/cannot read serverless\.yml at .*missing\.yml/);
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
     }
   });
 });
