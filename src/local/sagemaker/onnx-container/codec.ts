@@ -196,6 +196,47 @@ function toTensor(rows: Row[], input: InputSpec): TensorData {
 }
 
 /**
+ * The common case of batch transform and CSV clients, decoded without building rows of cells: plain
+ * numbers (no quotes) for one float input of rank 2 (or undeclared rank). `undefined` when the body is
+ * anything else, so the general path decodes it and words any error.
+ */
+function fastNumericCsv(text: string, input: InputSpec): TensorData | undefined {
+  if ((input.type !== 'float32' && input.type !== 'float64') || (input.rank !== 2 && input.rank !== 0) || text.includes('"')) return undefined;
+  let end = text.length;
+  while (end > 0 && (text.charCodeAt(end - 1) === 10 || text.charCodeAt(end - 1) === 13)) end--;
+  if (end === 0) return undefined;
+  const firstBreak = text.indexOf('\n');
+  const firstLine = firstBreak < 0 || firstBreak > end ? text.slice(0, end) : text.slice(0, firstBreak);
+  const width = firstLine.split(',').length;
+  const values: number[] = [];
+  let rows = 0;
+  let start = 0;
+  while (start <= end) {
+    let stop = text.indexOf('\n', start);
+    if (stop < 0 || stop > end) stop = end;
+    let lineEnd = stop;
+    if (lineEnd > start && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+    let cells = 0;
+    let cellStart = start;
+    for (let i = start; i <= lineEnd; i++) {
+      if (i === lineEnd || text.charCodeAt(i) === 44) {
+        const cell = text.slice(cellStart, i);
+        const value = Number(cell);
+        if (cell.trim() === '' || (Number.isNaN(value) && cell.trim().toLowerCase() !== 'nan')) return undefined;
+        values.push(value);
+        cells++;
+        cellStart = i + 1;
+      }
+    }
+    if (cells !== width) return undefined;
+    rows++;
+    start = stop + 1;
+  }
+  const data = input.type === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
+  return { type: input.type, data, dims: [rows, width] };
+}
+
+/**
  * Decodes a request body into one tensor per model input.
  *
  * @throws {ContainerRequestError} 415 for a content type other than JSON or CSV, 400 for malformed rows.
@@ -213,7 +254,10 @@ export function decodeRequest(body: Buffer, contentType: string | undefined, inp
     rows = rowsFromJson(parsed, inputs);
   } else if (type === CSV_CONTENT_TYPE) {
     if (inputs.length !== 1) throw new ContainerRequestError(400, `text/csv needs a model with one input; this one has ${inputs.length}`);
-    rows = new Map([[inputs[0]!.name, parseCsv(body.toString('utf8'))]]);
+    const text = body.toString('utf8');
+    const fast = fastNumericCsv(text, inputs[0]!);
+    if (fast) return new Map([[inputs[0]!.name, fast]]);
+    rows = new Map([[inputs[0]!.name, parseCsv(text)]]);
   } else {
     throw new ContainerRequestError(415, `content type ${JSON.stringify(contentType)} is not supported; use application/json or text/csv`);
   }
@@ -261,6 +305,18 @@ export function responseType(accept: string | undefined): string {
 
 /** Encodes an output tensor as `{"predictions": rows}` or as CSV, one row per line. */
 export function encodeResponse(data: ArrayLike<unknown>, dims: readonly number[], contentType: string): Buffer {
+  if (contentType === CSV_CONTENT_TYPE && (data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array) && dims.length >= 1) {
+    // Numbers need no quoting: write the lines straight from the typed array, one row per first-dimension entry.
+    const rowCount = dims[0]!;
+    const width = rowCount === 0 ? 0 : data.length / rowCount;
+    const lines = new Array<string>(rowCount);
+    for (let r = 0; r < rowCount; r++) {
+      let line = '';
+      for (let k = 0; k < width; k++) line += (k === 0 ? '' : ',') + String(data[r * width + k]);
+      lines[r] = line;
+    }
+    return Buffer.from(lines.join('\n') + '\n', 'utf8');
+  }
   const rows = tensorRows(data, dims);
   if (contentType === CSV_CONTENT_TYPE) {
     const flatten = (row: unknown): unknown[] => (Array.isArray(row) ? row.flatMap(flatten) : [row]);

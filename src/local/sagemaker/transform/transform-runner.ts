@@ -222,6 +222,7 @@ export function createTransformRunner(deps: TransformRunnerDeps): TransformRunne
       say(`starting containers of model ${job.ModelName}`);
       deployment = await bringUpDeployment(name, config, models, deps.lifecycle.ctx, signal, { environment: batchEnvironment, logFolder });
       const instances = deployment.variants[0]!.instances;
+      say('containers ready');
       const settings = await resolveSettings(job, instances[0]!);
       const source = record(record(record(job.TransformInput).DataSource).S3DataSource);
       const objects = await listInputObjects(deps.s3, String(source.S3DataType ?? 'S3Prefix'), String(source.S3Uri), signal);
