@@ -24,8 +24,10 @@ export const THROTTLING: InjectedFault = { code: 'ThrottlingException', status: 
 export interface ProxiedRequest {
   /** The operation of `X-Amz-Target` (`SageMaker.CreateModel` → `CreateModel`), else `METHOD /path`. */
   operation: string;
-  /** The fault answered instead of forwarding, if any. */
+  /** The fault answered instead of the service's answer, if any. */
   fault?: string;
+  /** True when the call reached the service and only its answer was replaced by the fault. */
+  reachedService?: boolean;
 }
 
 export interface FaultProxy {
@@ -35,9 +37,11 @@ export interface FaultProxy {
    * Answers the next `times` calls of `operation` with `fault` (default {@link THROTTLING}), then forwards
    * again. With `after`, the faults wait until a call of that operation has been forwarded, so a later use of
    * an operation can be hit (the DescribeEndpoint polls after CreateEndpoint, not the look-up before it).
+   * With `lose`, the call reaches the service and only its answer is replaced by the fault: a response lost
+   * on the way back (a timeout, a dropped connection), after which a retry repeats a call that took effect.
    * Injecting again for the same operation replaces what was pending.
    */
-  inject(operation: string, times: number, options?: { fault?: InjectedFault; after?: string }): void;
+  inject(operation: string, times: number, options?: { fault?: InjectedFault; after?: string; lose?: boolean }): void;
   /** Faults still to be answered, by operation. */
   pending(): Record<string, number>;
   /** Every request seen, in order of arrival. */
@@ -101,13 +105,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   if (upstream.protocol !== 'http:' || upstream.hostname === '') {
     throw new FaultProxyConfigError(`target must be an http URL such as http://127.0.0.1:4566; got ${JSON.stringify(target)}`);
   }
-  const faults = new Map<string, { remaining: number; fault: InjectedFault; after?: string }>();
+  const faults = new Map<string, { remaining: number; fault: InjectedFault; after?: string; lose?: boolean }>();
   const requests: ProxiedRequest[] = [];
 
   const server = createServer((req, res) => {
     const operation = targetOperationOf(req);
     const entry = operation === undefined ? undefined : faults.get(operation);
-    if (operation !== undefined && entry && entry.after === undefined) {
+    if (operation !== undefined && entry && entry.after === undefined && !entry.lose) {
       entry.remaining -= 1;
       if (entry.remaining === 0) faults.delete(operation);
       requests.push({ operation, fault: entry.fault.code });
@@ -116,11 +120,21 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.on('end', () => sendFault(res, entry.fault));
       return;
     }
-    requests.push({ operation: operation ?? `${req.method} ${req.url}` });
+    const lost = operation !== undefined && entry?.after === undefined && entry?.lose === true ? entry : undefined;
+    if (lost) {
+      lost.remaining -= 1;
+      if (lost.remaining === 0) faults.delete(operation!);
+    }
+    requests.push({ operation: operation ?? `${req.method} ${req.url}`, ...(lost ? { fault: lost.fault.code, reachedService: true } : {}) });
     for (const waiting of faults.values()) if (waiting.after === operation) delete waiting.after;
     const forward = request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
+        if (lost) {
+          answer.resume();
+          answer.on('end', () => sendFault(res, lost.fault));
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
@@ -141,12 +155,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    inject(operation, times, { fault = THROTTLING, after } = {}) {
+    inject(operation, times, { fault = THROTTLING, after, lose } = {}) {
       checkFault(operation, times, fault);
       if (after !== undefined && !OPERATION_NAME.test(after)) {
         throw new FaultProxyConfigError(`after must be an API operation name such as CreateEndpoint; got ${JSON.stringify(after)}`);
       }
-      faults.set(operation, { remaining: times, fault, ...(after !== undefined ? { after } : {}) });
+      faults.set(operation, { remaining: times, fault, ...(after !== undefined ? { after } : {}), ...(lose ? { lose } : {}) });
     },
     pending() {
       return Object.fromEntries([...faults].map(([operation, entry]) => [operation, entry.remaining]));

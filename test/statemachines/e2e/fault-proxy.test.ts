@@ -88,6 +88,23 @@ describe('Function: startFaultProxy', () => {
     expect(proxy.pending()).toEqual({});
   });
 
+  it('with lose, lets the call reach the service and replaces only its answer with the fault', async () => {
+    // Prepare
+    proxy.inject('DescribeEndpoint', 1, { lose: true, fault: { code: 'InternalFailure', status: 500, message: 'lost' } });
+
+    // Act
+    const first = await outcome(new DescribeEndpointCommand({ EndpointName: 'e' }));
+    const second = await outcome(new DescribeEndpointCommand({ EndpointName: 'e' }));
+
+    // Assess
+    expect([first, second]).toEqual(['InternalFailure 500 true', 'ok']);
+    expect(served).toHaveLength(2);
+    expect(proxy.requests).toEqual([
+      { operation: 'DescribeEndpoint', fault: 'InternalFailure', reachedService: true },
+      { operation: 'DescribeEndpoint' },
+    ]);
+  });
+
   it('refuses faults it cannot inject and targets that are not http URLs, naming the setting and the rule', async () => {
     // Act
     const attempts = [
