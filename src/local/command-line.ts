@@ -24,12 +24,13 @@ export function parseLocalArgs(argv: string[]): LocalStackOptions {
         stage: { type: 'string' },
         region: { type: 'string' },
         config: { type: 'string', default: 'serverless.yml' },
+        'trigger-schedules': { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
     });
   } catch (error) {
-    throw new LocalCommandLineError(`${(error as Error).message}\nusage: npm run local -- [--port 4566] [--data-dir .local] [--ephemeral] [--time-scale 0.01] [--stage dev] [--region us-east-1] [--config serverless.yml]`);
+    throw new LocalCommandLineError(`${(error as Error).message}\nusage: npm run local -- [--port 4566] [--data-dir .local] [--ephemeral] [--time-scale 0.01] [--stage dev] [--region us-east-1] [--config serverless.yml] [--trigger-schedules]`);
   }
   const { values } = parsed;
   const port = Number(values.port);
@@ -44,6 +45,7 @@ export function parseLocalArgs(argv: string[]): LocalStackOptions {
     dataDir: values['data-dir'],
     ephemeral: values.ephemeral,
     serverlessYml: values.config,
+    triggerSchedules: values['trigger-schedules'],
     ...(timeScale !== undefined ? { timeScale } : {}),
     options: { stage: values.stage, region: values.region },
   };

@@ -27,9 +27,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  const services = await probeServices(stack.url, stack.region, { sagemaker: stack.services().includes('sagemaker') });
+  const served = stack.services();
+  const services = await probeServices(stack.url, stack.region, { sagemaker: served.includes('sagemaker'), states: served.includes('states') });
   console.log(`[local] services: ${services.join(', ')}; data: ${options.ephemeral ? 'ephemeral' : stack.dataDir}`);
   console.log(`[local] bucket ${stack.names.bucket}, table ${stack.names.registryTable}, queue ${stack.names.queue} (DLQ ${stack.names.deadLetterQueue})`);
+  const machines = stack.stepFunctions.stateMachines.map((machine) => machine.name);
+  if (machines.length > 0) console.log(`[local] state machines: ${machines.join(', ')}`);
   console.log('export AWS_ENDPOINT_URL=' + stack.url);
   console.log(`export AWS_REGION=${stack.region} AWS_DEFAULT_REGION=${stack.region}`);
   console.log('export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local');

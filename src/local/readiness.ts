@@ -7,6 +7,7 @@ import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
+import { ListStateMachinesCommand } from '@aws-sdk/client-sfn';
 import { createClients } from '../aws/clients';
 
 /** Raised when a service does not answer; names the service and the error it gave. */
@@ -18,7 +19,7 @@ export class ServiceNotReadyError extends Error {
 }
 
 /** Calls one cheap operation per service; resolves with the services that answered, throws on the first that did not. */
-export async function probeServices(url: string, region: string, options: { sagemaker?: boolean } = {}): Promise<string[]> {
+export async function probeServices(url: string, region: string, options: { sagemaker?: boolean; states?: boolean } = {}): Promise<string[]> {
   const clients = createClients({ endpoint: url, region, credentials: { accessKeyId: 'probe', secretAccessKey: 'probe' }, maxAttempts: 1 });
   const probes: Array<[string, () => Promise<unknown>]> = [
     ['s3', () => clients.s3.send(new ListBucketsCommand({}))],
@@ -27,6 +28,7 @@ export async function probeServices(url: string, region: string, options: { sage
     ['sts', () => clients.sts.send(new GetCallerIdentityCommand({}))],
   ];
   if (options.sagemaker) probes.push(['sagemaker', () => clients.sagemaker.send(new ListEndpointsCommand({}))]);
+  if (options.states) probes.push(['states', () => clients.sfn.send(new ListStateMachinesCommand({}))]);
   try {
     for (const [service, probe] of probes) {
       try {

@@ -23,6 +23,7 @@ import { readStackConfig, type StackConfig } from './serverless/stack-config';
 import { QueueEngine } from './sqs/queue-engine';
 import { createSqsApi } from './sqs/sqs-api';
 import { resolveTimeScale } from './time-scale';
+import { startLocalStepFunctions, type LocalStepFunctions } from './stepfunctions';
 import { randomUUID } from 'node:crypto';
 
 export interface LocalStackOptions {
@@ -42,6 +43,12 @@ export interface LocalStackOptions {
   runFunctions?: boolean;
   /** Where the stack reports what it does (warnings, batches); default silent. */
   log?: (line: string) => void;
+  /**
+   * Fire every schedule of `serverless.yml` once at start (`--trigger-schedules`), disabled ones included:
+   * a schedule is disabled by default when its input needs resources a new stack lacks, and a user asking
+   * for this wants to see it run.
+   */
+  triggerSchedules?: boolean;
   /** Told after every batch an event source processed. */
   onBatch?: (functionKey: string, outcome: BatchOutcome) => void;
 }
@@ -59,6 +66,8 @@ export interface LocalStack {
   queues: QueueEngine;
   /** Functions whose handler could not be loaded, with the reason; their events wait in the queue. */
   pausedFunctions: Map<string, string>;
+  /** The local Step Functions: the state machines of `serverless.yml`, their executions and schedules. */
+  stepFunctions: LocalStepFunctions;
   /** The services the edge serves now (signing names). */
   services(): string[];
   /** Stops everything the stack started; state stays in the data dir unless ephemeral. */
@@ -139,7 +148,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ['sqs', async (req, res) => sqs.handle(req, res, await readRequestBody(req), randomUUID())],
       ['sts', async (req, res, scope) => sts.handle(req, res, await readRequestBody(req), { requestId: randomUUID(), accessKeyId: scope.accessKeyId })],
     ]);
-    const unavailable = new Map<string, string>([['states', 'Step Functions comes with a later issue']]);
+    const unavailable = new Map<string, string>([['states', 'Step Functions is starting']]);
     const edge = createEdgeServer({ services, unavailable, onError: (error) => log(`edge: ${error.message}`) });
     await new Promise<void>((resolveListen, reject) => {
       edge.once('error', reject);
@@ -185,6 +194,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cleanups.push(() => sagemaker.close());
     }
 
+    const stepFunctions = await startLocalStepFunctions({
+      serverlessYml,
+      readOptions: { ...(options.options ? { options: options.options } : {}) },
+      endpointUrl: url,
+      timeScale,
+      dataDir: join(dataDir, 'stepfunctions'),
+      // A scheduled start that keeps failing goes to the schedule's dead-letter queue, as Scheduler does.
+      deliverDeadLetter: async (queueArn, body, attributes) => {
+        const name = queues.queueNameOf(queueArn);
+        if (!name) throw new Error(`no local queue for the dead-letter ARN ${queueArn}`);
+        queues.send(name, body, {
+          senderId: 'AIDALOCALSCHEDULER',
+          attributes: Object.fromEntries(Object.entries(attributes).map(([key, value]) => [key, { DataType: 'String', StringValue: value }])),
+        });
+      },
+      log,
+    });
+    unavailable.delete('states');
+    services.set('states', (req, res) => stepFunctions.handle(req, res));
+    cleanups.push(() => stepFunctions.close());
+
     const pausedFunctions = new Map<string, string>();
     const sources: SqsEventSource[] = [];
     if (options.runFunctions ?? true) {
@@ -224,6 +254,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await Promise.all(sources.map((source) => source.stop()));
     });
 
+    if (options.triggerSchedules) {
+      for (const fired of await stepFunctions.scheduler.triggerAll({ includeDisabled: true })) {
+        log(`schedule ${fired.schedule} fired for ${fired.scheduledTime.toISOString()}: ${fired.executionArn ?? `not started (${fired.error})`}`);
+      }
+    }
+
     let closing: Promise<void> | undefined;
     return {
       url,
@@ -234,6 +270,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       config,
       queues,
       pausedFunctions,
+      stepFunctions,
       services: () => [...services.keys()].sort(),
       close: () => (closing ??= cleanup()),
     };
