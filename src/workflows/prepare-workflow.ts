@@ -8,7 +8,7 @@ import type { Tag } from '@aws-sdk/client-sagemaker';
 import { buildEndpointConfigRequest } from '../pipeline/endpoint-configs';
 import { buildModelFromPackageRequest, buildMultiModelRequest, buildPipelineModelRequest } from '../pipeline/models';
 import { buildCreateModelPackageGroupRequest, buildCreateModelPackageRequest } from '../pipeline/model-packages';
-import { deriveName, type ExecutionIdentity } from '../pipeline/names';
+import { deriveName, shortHash, type ExecutionIdentity } from '../pipeline/names';
 import { buildTags } from '../pipeline/tags';
 import { buildTransformJobRequest, datedOutputPath, parseS3Uri } from '../pipeline/transform-jobs';
 import { stackNames } from '../aws/stack-names';
@@ -223,7 +223,7 @@ export function prepareMultiModelDeployment(
 }
 
 /** Prepares `register-model-package`. */
-export function prepareModelPackage(input: RegisterModelPackageInput): PreparedModelPackage {
+export function prepareModelPackage(input: RegisterModelPackageInput, execution: ExecutionIdentity): PreparedModelPackage {
   const createModelPackage = buildCreateModelPackageRequest(input);
   if (input.modelPackageGroupName === undefined) {
     return { workflow: 'register-model-package', versioned: false, requests: { createModelPackage } };
@@ -233,7 +233,9 @@ export function prepareModelPackage(input: RegisterModelPackageInput): PreparedM
     versioned: true,
     modelPackageGroupName: input.modelPackageGroupName,
     requests: {
-      createModelPackage,
+      // A versioned package has no name to collide on: a retry after a lost answer would register a second
+      // version. The token, fixed per execution, makes SageMaker answer the retry with the first one.
+      createModelPackage: { ...createModelPackage, ClientToken: shortHash(['model-package', execution.name, execution.startTime], 32) },
       createModelPackageGroup: buildCreateModelPackageGroupRequest(
         input.modelPackageGroupName,
         input.modelPackageGroupDescription,
@@ -320,7 +322,7 @@ export function prepareWorkflow(event: PrepareWorkflowEvent, env: PrepareEnviron
     case 'deploy-multi-model-endpoint':
       return prepareMultiModelDeployment(parseWorkflowInput(workflow, event.input), execution, env);
     case 'register-model-package':
-      return prepareModelPackage(parseWorkflowInput(workflow, event.input));
+      return prepareModelPackage(parseWorkflowInput(workflow, event.input), execution);
     case 'batch-transform':
       return prepareTransform(parseWorkflowInput(workflow, event.input), execution);
   }

@@ -15,6 +15,8 @@ import { irisModels, ONNX_IMAGE, uploadIris } from '../../local/sagemaker/suppor
 import { invokeLabels, irisLabels, resourcesNamed, retriedErrors, startE2eStack, statesEntered, type E2eStack } from './support';
 
 const BUCKET_URI = 's3://smhost-dev-artifacts-000000000000';
+/** SageMaker's answer to a request it failed on its side; here it replaces an answer lost after the call took effect. */
+const INTERNAL_FAILURE = { code: 'InternalFailure', status: 500, message: 'We encountered an internal error. Please try again.' };
 let stack: E2eStack;
 let urls: Awaited<ReturnType<typeof uploadIris>>;
 
@@ -102,8 +104,10 @@ describe('State machine: register-model-package (real file, SageMaker emulator)'
     const group = await stack.sagemaker.sagemaker.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: 'iris-e2e' }));
     expect(group.ModelPackageGroupDescription).toBe('Iris pipelines registered by CI');
     const described = await stack.sagemaker.sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: packageArn }));
-    const { Tags: _tags, ...sent } = scheduledParameters(run, 'createModelPackage');
+    // Tags and the idempotency token are not part of DescribeModelPackage's answer, on AWS either.
+    const { Tags: _tags, ClientToken: token, ...sent } = scheduledParameters(run, 'createModelPackage');
     expect(described).toMatchObject(sent);
+    expect(token).toMatch(/^[0-9a-f]{32}$/);
     // The request was not merely echoed: each register() field landed where SageMaker keeps it.
     expect(described).toMatchObject({
       ModelPackageGroupName: 'iris-e2e',
@@ -169,6 +173,45 @@ describe('State machine: register-model-package (real file, SageMaker emulator)'
     expect(statesEntered(named.history)).toEqual(['Prepare', 'ChoosePackageKind', 'CreateModelPackage', 'ModelPackageRegistered']);
     const groups = await stack.sagemaker.sagemaker.send(new ListModelPackageGroupsCommand({}));
     expect(groups.ModelPackageGroupSummaryList?.map((g) => g.ModelPackageGroupName)).toEqual(['iris-e2e']);
+  });
+
+  it('registers one version when CreateModelPackage took effect but its answer was lost and the call is retried', async () => {
+    // Prepare
+    stack.proxy.inject('CreateModelPackage', 1, { lose: true, fault: INTERNAL_FAILURE });
+    const { modelPackageGroupDescription: _d, ...input } = fullRegistration('iris-lost-answer');
+
+    // Act
+    const run = await stack.execute('register-model-package', input);
+
+    // Assess
+    expect(run.description.status, run.description.cause).toBe('SUCCEEDED');
+    expect(retriedErrors(run.history)).toEqual([{ state: 'CreateModelPackage', error: 'SageMaker.InternalFailureException' }]);
+    expect(stack.proxy.requests.filter((r) => r.operation === 'CreateModelPackage' && r.reachedService)).toHaveLength(1);
+    const versions = await stack.sagemaker.sagemaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: 'iris-lost-answer' }));
+    expect(versions.ModelPackageSummaryList?.map((p) => p.ModelPackageArn)).toEqual([run.output!.modelPackageArn]);
+  });
+
+  it('lets registrations racing into a new group both succeed, and one whose group creation answer was lost', async () => {
+    // Prepare
+    const { modelPackageGroupDescription: _d, ...racing } = fullRegistration('iris-race');
+    const { modelPackageGroupDescription: _e, ...lost } = fullRegistration('iris-lost-group');
+
+    // Act
+    const raced = await Promise.all([stack.execute('register-model-package', racing), stack.execute('register-model-package', racing)]);
+    stack.proxy.inject('CreateModelPackageGroup', 1, { lose: true, fault: INTERNAL_FAILURE });
+    const afterLoss = await stack.execute('register-model-package', lost);
+
+    // Assess
+    expect(raced.map((run) => [run.description.status, run.description.cause])).toEqual([
+      ['SUCCEEDED', undefined],
+      ['SUCCEEDED', undefined],
+    ]);
+    expect(raced.map((run) => run.output!.modelPackageArn).sort()).toEqual([
+      'arn:aws:sagemaker:us-east-1:000000000000:model-package/iris-race/1',
+      'arn:aws:sagemaker:us-east-1:000000000000:model-package/iris-race/2',
+    ]);
+    expect(afterLoss.description.status, afterLoss.description.cause).toBe('SUCCEEDED');
+    expect(afterLoss.output).toEqual({ modelPackageArn: 'arn:aws:sagemaker:us-east-1:000000000000:model-package/iris-lost-group/1' });
   });
 
   it('refuses a bad registration before anything is registered, naming the field', async () => {
