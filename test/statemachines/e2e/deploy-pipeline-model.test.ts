@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { irisModels, ONNX_IMAGE, uploadIris } from '../../local/sagemaker/support';
-import { invokeLabels, irisLabels, resourcesNamed, retriedErrors, startE2eStack, statesEntered, type E2eStack } from './support';
+import { executionHistory, invokeLabels, irisLabels, resourcesNamed, retriedErrors, startE2eStack, statesEntered, type E2eStack } from './support';
 
 /** A container that takes 3 real seconds before it answers /ping: far longer than a 60-second wait at this scale. */
 const SLOW_START = `setTimeout(() => require('node:http').createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{}'); }).listen(Number(process.env.SAGEMAKER_BIND_TO_PORT), '127.0.0.1'), 3000)`;
@@ -83,6 +83,10 @@ describe('State machine: deploy-pipeline-model (real file, SageMaker emulator)',
   it('updates the endpoint in service to a new config while it keeps answering, then removes the replaced config and models', async () => {
     // Prepare
     const input = irisPipeline('iris-e2e', { updateEndpoint: true });
+    // The clean-up after the update is retried on throttling too, the model deletions inside the Map included.
+    stack.proxy.inject('DescribeEndpointConfig', 1);
+    stack.proxy.inject('DeleteModel', 2);
+    const mark = stack.proxy.requests.length;
     const statuses = new Set<string>();
     const answers: (string[] | Error)[] = [];
 
@@ -106,6 +110,9 @@ describe('State machine: deploy-pipeline-model (real file, SageMaker emulator)',
     expect(output).toMatchObject({ operation: 'updated', replacedEndpointConfigName: created.endpointConfigName, replacedKept: false, endpointStatus: 'InService' });
     expect(output.endpointConfigName).not.toBe(created.endpointConfigName);
     expect(statuses).toContain('Updating');
+    expect(retriedErrors(await executionHistory(stack.sfn, started.executionArn!)).map((r) => r.state)).toContain('DescribeReplacedEndpointConfig');
+    expect(stack.proxy.requests.slice(mark).filter((r) => r.fault !== undefined).map((r) => r.operation)).toEqual(['DescribeEndpointConfig', 'DeleteModel', 'DeleteModel']);
+    expect(stack.proxy.pending()).toEqual({});
     expect(answers.filter((answer) => answer instanceof Error)).toEqual([]);
     expect(answers.length).toBeGreaterThan(3);
     for (const answer of answers) expect(answer).toEqual(expected.slice(45, 105));
