@@ -31,11 +31,14 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** The transitions the bench's model gives for an endpoint that is in service after `creationSeconds`, polling every `fixedSeconds` or on the growing schedule. */
+/**
+ * The transitions the bench's model gives for an endpoint that is in service after `creationSeconds`: on
+ * the growing schedule, or with the bench's baseline loop (Wait 30 s → DescribeEndpoint → Choice, no
+ * schedule step, so three states a poll) when `fixedSeconds` is given.
+ */
 function modelTransitions(creationSeconds: number, fixedSeconds?: number): number {
-  const polls = fixedSeconds
-    ? Math.ceil(creationSeconds / fixedSeconds)
-    : pollTimes(pollIntervals(DEFAULT_ENDPOINT_WAIT)).findIndex((t) => t >= creationSeconds) + 1;
+  if (fixedSeconds) return STATES_BEFORE_WAIT + (STATES_PER_POLL - 1) * Math.ceil(creationSeconds / fixedSeconds) + 1;
+  const polls = pollTimes(pollIntervals(DEFAULT_ENDPOINT_WAIT)).findIndex((t) => t >= creationSeconds) + 1;
   return STATES_BEFORE_WAIT + STATES_PER_POLL * polls + 1;
 }
 
