@@ -1,4 +1,6 @@
 import {
+  buildLabelDecoderModel,
+  buildScalerModel,
   fitStandardScaler,
   loadIris,
   packOnnxModel,
@@ -117,4 +119,29 @@ export async function refusedUploads(): Promise<RefusedUpload[]> {
       what: 'an archive holding a symlink',
     },
   ];
+}
+
+/** The three graphs of the demo's inference pipeline, each packed as its own `model.tar.gz`. */
+export interface PipelineModels {
+  scaler: { onnx: Uint8Array; archive: Buffer };
+  classifier: { onnx: Uint8Array; archive: Buffer };
+  decoder: { onnx: Uint8Array; archive: Buffer };
+}
+
+/**
+ * A scaler, a classifier trained on scaled rows, and a decoder from class index to species name: raw
+ * measurements in, labels out, as three containers in series.
+ */
+export async function trainPipelineModels(split: IrisSplit): Promise<PipelineModels> {
+  const scalerParams = fitStandardScaler(split.train.rows);
+  const scaled = split.train.rows.map((row) => row.map((v, j) => (v - scalerParams.mean[j]!) / scalerParams.scale[j]!));
+  const trained = trainSoftmaxRegression(scaled, split.train.labels, split.classNames.length, { epochs: 500 });
+  const scaler = buildScalerModel(scalerParams);
+  const classifier = buildSoftmaxClassifierModel(trained, { outputs: ['label', 'probabilities'] });
+  const decoder = buildLabelDecoderModel(split.classNames);
+  return {
+    scaler: { onnx: scaler, archive: await packOnnxModel(scaler) },
+    classifier: { onnx: classifier, archive: await packOnnxModel(classifier) },
+    decoder: { onnx: decoder, archive: await packOnnxModel(decoder) },
+  };
 }

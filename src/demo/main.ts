@@ -1,31 +1,39 @@
 /**
  * `npm run demo`: the project's main job, offline. Trains small Iris models, starts the local stack
- * in-process on free ports, and runs the flows against it with the same code that deploys to AWS.
+ * in-process on free ports, and runs the whole mission against it with the same code that deploys to AWS:
+ * a multi-model endpoint fed by S3 drops, a serial pipeline deployed and registered, a batch transform.
  * Exits 0 only when every step verified its result; otherwise non-zero, naming the failed step.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDynamoDocumentClient, createS3Client } from '../aws/clients';
+import { createClients, createDynamoDocumentClient } from '../aws/clients';
 import { DynamoRegistry } from '../multimodel/registry';
+import { BUILTIN_ONNX_IMAGE } from '../local/sagemaker';
 import { startLocalStack, type LocalStack } from '../local/stack';
-import { splitIris, trainIrisModel, type DemoModel, type IrisSplit } from './iris-models';
-import { registrationSteps } from './registration-demo';
+import { splitIris, trainIrisModel, trainPipelineModels, type DemoModel, type IrisSplit, type PipelineModels } from './iris-models';
+import { multiModelSteps } from './multi-model-demo';
+import { pipelineSteps } from './pipeline-demo';
 import { check, DemoRun, DemoStepFailedError } from './steps';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ENDPOINT = 'iris-mme';
 /** Accuracy each model must reach on the held-out rows; sepal measurements alone separate Iris less well. */
 const ACCURACY_FLOORS: Record<string, number> = { 'iris-petal': 0.9, 'iris-all': 0.9, 'iris-sepal': 0.7 };
-/** The local clock runs 100× faster than AWS's (DESIGN.md §3), so waits and retries take seconds. */
+const PIPELINE_ACCURACY_FLOOR = 0.9;
+/** The local clock runs 100× faster than AWS's (DESIGN.md §3): 30-second polls take 0.3 s. */
 const TIME_SCALE = 0.01;
+
+export interface DemoOptions {
+  print: (line: string) => void;
+}
 
 export async function runDemo(print: (line: string) => void): Promise<DemoRun> {
   const run = new DemoRun(print);
   let stack: LocalStack | undefined;
   let split: IrisSplit | undefined;
+  let pipeline: PipelineModels | undefined;
   const models: DemoModel[] = [];
   try {
-    await run.step('Train Iris classifiers and package them as model.tar.gz', async (progress) => {
+    await run.step('Train Iris models and package them as model.tar.gz', async (progress) => {
       split = splitIris();
       const specs: Array<[string, number[]]> = [
         ['iris-petal', [2, 3]],
@@ -36,38 +44,53 @@ export async function runDemo(print: (line: string) => void): Promise<DemoRun> {
         const model = await trainIrisModel(name, features, split);
         const floor = ACCURACY_FLOORS[name]!;
         check(model.heldOutAccuracy >= floor, `${name}: held-out accuracy ${model.heldOutAccuracy.toFixed(3)} is below ${floor}`);
-        progress(`${name.padEnd(12)} features ${JSON.stringify(features).padEnd(10)} held-out accuracy ${model.heldOutAccuracy.toFixed(3)} (floor ${floor}), ${model.archive.length} bytes`);
+        progress(`${name.padEnd(12)} features ${JSON.stringify(features).padEnd(10)} held-out accuracy ${model.heldOutAccuracy.toFixed(3)}, ${model.archive.length} bytes`);
         models.push(model);
       }
-      return { verified: `${models.length} models trained on ${split.train.rows.length} rows, each above its accuracy floor on ${split.test.rows.length} held-out rows` };
+      pipeline = await trainPipelineModels(split);
+      progress(`pipeline     scaler ${pipeline.scaler.archive.length} B → classifier ${pipeline.classifier.archive.length} B → label decoder ${pipeline.decoder.archive.length} B`);
+      return { verified: `${models.length} classifiers and a 3-stage pipeline trained on ${split.train.rows.length} rows; ${split.test.rows.length} rows held out` };
     });
 
-    await run.step('Start the local stack (S3, DynamoDB, SQS, SageMaker, the Lambda handler)', async (progress) => {
-      // The handler logs every record at INFO, as it should on AWS; here the steps print what matters, so
-      // only its errors are shown (Powertools reads POWERTOOLS_LOG_LEVEL before serverless.yml's LOG_LEVEL).
+    await run.step('Start the local stack (S3, DynamoDB, SQS, SageMaker, Step Functions, the Lambdas)', async (progress) => {
+      // The handlers log every record at INFO, as they should on AWS; here the steps print what matters, so
+      // only their errors are shown (Powertools reads POWERTOOLS_LOG_LEVEL before serverless.yml's LOG_LEVEL).
       process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
       stack = await startLocalStack({
         ephemeral: true,
         port: 0,
         timeScale: TIME_SCALE,
         serverlessYml: join(repoRoot, 'serverless.yml'),
-        log: (line) => progress(line),
+        log: (line) => {
+          if (!/^(created|applied|state machine .* registered|serverless\.yml: .*versioning)/.test(line)) progress(line);
+        },
       });
-      progress(`edge at ${stack.url}; bucket ${stack.names.bucket}; registry ${stack.names.registryTable}`);
+      progress(`edge at ${stack.url}; bucket ${stack.names.bucket}; time scale ${TIME_SCALE} (30 s on AWS = ${30 * TIME_SCALE} s here)`);
       return { verified: `services answering: ${stack.services().join(', ')}` };
     });
 
-    const endpoint = stack!.url;
-    const local = { endpoint, region: stack!.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-    await registrationSteps(run, {
-      s3: createS3Client(local),
-      registry: new DynamoRegistry(createDynamoDocumentClient(local), stack!.names.registryTable),
+    const local = { endpoint: stack!.url, region: stack!.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+    const clients = createClients(local);
+    const stackPrefix = `${stack!.names.service}-${stack!.names.stage}`;
+    const common = {
+      s3: clients.s3,
+      sagemaker: clients.sagemaker,
+      runtime: clients.sagemakerRuntime,
+      sfn: clients.sfn,
       bucket: stack!.names.bucket,
-      endpoint: ENDPOINT,
+      stackPrefix,
+      image: `${BUILTIN_ONNX_IMAGE}:1`,
       split: split!,
+    };
+    await multiModelSteps(run, {
+      ...common,
+      registry: new DynamoRegistry(createDynamoDocumentClient(local), stack!.names.registryTable),
+      endpoint: 'iris-mme',
       models,
+      accuracyFloors: ACCURACY_FLOORS,
       timeoutSeconds: 60,
     });
+    await pipelineSteps(run, { ...common, endpoint: 'iris-pipeline', models: pipeline!, accuracyFloor: PIPELINE_ACCURACY_FLOOR });
   } finally {
     await stack?.close();
   }
@@ -77,19 +100,17 @@ export async function runDemo(print: (line: string) => void): Promise<DemoRun> {
 const isEntryPoint = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 if (isEntryPoint) {
   const print = (line: string) => process.stdout.write(`${line}\n`);
-  let run: DemoRun | undefined;
+  const started = performance.now();
   runDemo(print)
-    .then((finished) => {
-      run = finished;
-      print(`\nSummary\n${run.summary()}\n\nAll steps verified.`);
+    .then((run) => {
+      print(`\nSummary\n${run.summary()}\n\nAll ${run.records.length} steps verified in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
     })
     .catch((error: unknown) => {
       if (error instanceof DemoStepFailedError) {
         print(`\nThe demo failed at step "${error.step}".`);
-        process.exitCode = 1;
-        return;
+      } else {
+        print(`\nThe demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       }
-      print(`\nThe demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       process.exitCode = 1;
     });
 }
