@@ -8,15 +8,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { load } from 'js-yaml';
 import { evaluateCondition, resolveIntrinsics, type IntrinsicContext, type ResourceAttributes } from './intrinsics';
+import { ServerlessConfigError } from './errors';
 import { resolveVariables } from './variables';
-
-/** Raised when `serverless.yml` holds something the local stack cannot run; the message names the path and the rule. */
-export class ServerlessConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ServerlessConfigError';
-  }
-}
 
 export interface QueueNotificationSpec {
   /** The `configurationId` events carry. */

@@ -8,14 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { load } from 'js-yaml';
-
-/** Raised when a variable cannot be resolved; the message names the variable and where it was used. */
-export class ServerlessVariableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ServerlessVariableError';
-  }
-}
+import { ServerlessVariableError } from './errors';
 
 export interface VariableSources {
   /** `--stage`, `--region`, ... as given on a `serverless` command line. */
@@ -81,7 +74,7 @@ export function resolveVariables(document: Record<string, Json>, sources: Variab
     if (text === 'true' || text === 'false') return text === 'true';
     if (text === 'null') return null;
     const file = /^file\(([^)]+)\)(?::(.+))?$/.exec(text);
-    if (file) return fileValue(file[1]!.trim(), file[2]?.trim(), where);
+    if (file) return fileValue(file[1]!.trim().replace(/^(['"])(.*)\1$/, '$2'), file[2]?.trim(), where);
     const colon = text.indexOf(':');
     // A bare word is what a nested fallback (`${opt:stage, ${self:x}}`) leaves behind once resolved.
     if (colon < 0 && /^[\w.-]+$/.test(text)) return text;
@@ -118,8 +111,10 @@ export function resolveVariables(document: Record<string, Json>, sources: Variab
   }
 
   /**
-   * `${file(path)}` and `${file(path):a.b}`: a JSON or YAML file beside serverless.yml, whose own
-   * variables are resolved too, as the framework does (the state machine definitions are loaded so).
+   * `${file(path)}` and `${file(path):a.b}`: a JSON or YAML file (any other file as text) beside
+   * serverless.yml, whose own variables are resolved too, as the framework does (the state machine
+   * definitions are loaded so). Paths inside an included file are relative to the service folder too, as
+   * the framework resolves them.
    */
   function fileValue(path: string, address: string | undefined, where: string): Json {
     const full = resolvePath(sources.baseDir ?? process.cwd(), path);
@@ -129,11 +124,12 @@ export function resolveVariables(document: Record<string, Json>, sources: Variab
     } catch (error) {
       throw new ServerlessVariableError(`serverless.yml at ${where}: \${file(${path})} cannot be read: ${(error as Error).message}`);
     }
+    const format = /\.json$/i.test(path) ? 'JSON' : /\.ya?ml$/i.test(path) ? 'YAML' : 'text';
     let parsed: Json;
     try {
-      parsed = /\.json$/i.test(path) ? JSON.parse(text) : load(text);
+      parsed = format === 'JSON' ? JSON.parse(text) : format === 'YAML' ? load(text) : text;
     } catch (error) {
-      throw new ServerlessVariableError(`serverless.yml at ${where}: \${file(${path})} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+      throw new ServerlessVariableError(`serverless.yml at ${where}: \${file(${path})} is not valid ${format}: ${(error as Error).message}`);
     }
     const value = address === undefined ? parsed : getPath(parsed, address);
     return resolveValue(value, `file(${path})${address ? `:${address}` : ''}`);
@@ -166,7 +162,7 @@ export function resolveVariables(document: Record<string, Json>, sources: Variab
         const value = resolveReference(body, where);
         if (value !== null && typeof value === 'object') {
           throw new ServerlessVariableError(
-            `serverless.yml at ${where}: \${${body}} is an object and cannot be embedded in the text "${text}"`,
+            `serverless.yml at ${where}: \${${body}} is an object and cannot be embedded in the text "${text}"; it must be the whole value`,
           );
         }
         return String(value);

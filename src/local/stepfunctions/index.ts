@@ -17,7 +17,7 @@ export { parseResource, resourceNames, TaskDispatcher, TaskFailedError } from '.
 export type { TaskResource } from './task-dispatcher';
 export { SdkClients } from './sdk-calls';
 export type { ServiceName } from './sdk-calls';
-export { inlineFileVariables, readServerlessStepFunctions, stateMachineLogicalId } from './serverless-state-machines';
+export { readServerlessStepFunctions, stateMachineLogicalId } from './serverless-state-machines';
 export type { ServerlessStepFunctions, StateMachineSpec } from './serverless-state-machines';
 export { startLocalStepFunctions } from './local-step-functions';
 export type { LocalStepFunctions, LocalStepFunctionsOptions } from './local-step-functions';

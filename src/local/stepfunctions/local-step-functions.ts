@@ -7,7 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { LocalScheduler, type FireOutcome } from '../scheduler/scheduler';
-import { ServerlessConfigError, type ReadStackConfigOptions } from '../serverless/stack-config';
+import { ServerlessConfigError } from '../serverless/errors';
+import type { ReadStackConfigOptions } from '../serverless/stack-config';
 import { functionsFromSpecs } from './lambda-functions';
 import type { ServiceName } from './sdk-calls';
 import { readServerlessStepFunctions, type StateMachineSpec } from './serverless-state-machines';

@@ -3,16 +3,17 @@
  * section of `serverless-step-functions` (names, roles, definitions, `events: - schedule:`) and hand-written
  * `AWS::Scheduler::Schedule` / `AWS::Events::Rule` resources whose target is one of those state machines.
  *
- * Definitions usually come from `${file(statemachines/x.asl.json)}`, a variable the shared reader
- * (src/local/serverless) leaves to its callers: this module inlines such files first (a thin wrapper), then
- * resolves the other variables and the CloudFormation intrinsics as the rest of the local stack does.
+ * Definitions usually come from `${file(statemachines/x.asl.json)}`: the shared reader (src/local/serverless)
+ * loads them with the other variables, then the CloudFormation intrinsics are resolved as the rest of the
+ * local stack does.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, extname, isAbsolute, join } from 'node:path';
-import { dump, load } from 'js-yaml';
+import { dirname, resolve } from 'node:path';
+import { load } from 'js-yaml';
 import { evaluateCondition, resolveIntrinsics, type IntrinsicContext, type ResourceAttributes } from '../serverless/intrinsics';
-import { functionLogicalId, parseStackConfig, ServerlessConfigError, type ReadStackConfigOptions, type StackConfig } from '../serverless/stack-config';
+import { ServerlessConfigError } from '../serverless/errors';
+import { functionLogicalId, parseStackConfig, type ReadStackConfigOptions, type StackConfig } from '../serverless/stack-config';
 import { resolveVariables } from '../serverless/variables';
 import { DEFAULT_RETRY_POLICY, type ScheduleSpec } from '../scheduler/schedule-spec';
 
@@ -39,56 +40,8 @@ export interface ServerlessStepFunctions {
 
 type Json = Record<string, unknown>;
 
-const FILE_VARIABLE = /^\$\{file\(([^)]+)\)(?::([\w.-]+))?\}$/;
-
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function readVariableFile(path: string, baseDir: string, where: string): unknown {
-  const file = isAbsolute(path) ? path : join(baseDir, path.trim());
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ServerlessConfigError(`serverless.yml at ${where}: \${file(${path})} cannot be read: ${(error as Error).message}`);
-  }
-  try {
-    const extension = extname(file).toLowerCase();
-    if (extension === '.json') return JSON.parse(text);
-    if (extension === '.yml' || extension === '.yaml') return load(text);
-    return text;
-  } catch (error) {
-    throw new ServerlessConfigError(`serverless.yml at ${where}: \${file(${path})} is not valid ${extname(file)}: ${(error as Error).message}`);
-  }
-}
-
-/**
- * Replaces every value that is exactly `${file(path)}` or `${file(path):a.b}` by the file's content (JSON or
- * YAML parsed, other files as text), relative to `baseDir`. A file variable inside a longer text is refused:
- * the framework would embed the file as text there, which no definition needs.
- */
-export function inlineFileVariables(value: unknown, baseDir: string, where = ''): unknown {
-  if (typeof value === 'string') {
-    const match = FILE_VARIABLE.exec(value.trim());
-    if (match) {
-      const path = match[1]!.replace(/^['"]|['"]$/g, '');
-      let content = readVariableFile(path, baseDir, where);
-      for (const part of match[2]?.split('.') ?? []) content = isObject(content) ? content[part] : undefined;
-      if (content === undefined) throw new ServerlessConfigError(`serverless.yml at ${where}: ${value} has no such key`);
-      const file = isAbsolute(path) ? path : join(baseDir, path);
-      return inlineFileVariables(content, dirname(file), where);
-    }
-    if (value.includes('${file(')) throw new ServerlessConfigError(`serverless.yml at ${where}: \${file(...)} must be the whole value, not part of "${value}"`);
-    return value;
-  }
-  if (Array.isArray(value)) return value.map((item, index) => inlineFileVariables(item, baseDir, `${where}[${index}]`));
-  if (isObject(value)) {
-    const out: Json = {};
-    for (const [key, item] of Object.entries(value)) out[key] = inlineFileVariables(item, baseDir, where ? `${where}.${key}` : key);
-    return out;
-  }
-  return value;
 }
 
 /** The logical id the plugin gives a state machine (its `id`, else its `name`, else the key, normalized). */
@@ -262,12 +215,13 @@ export function readServerlessStepFunctions(path: string, readOptions: ReadStack
   }
   const raw = load(text);
   if (!isObject(raw)) throw new ServerlessConfigError('serverless.yml must be a YAML mapping');
-  const inlined = inlineFileVariables(raw, dirname(path)) as Json;
-  const stackConfig = parseStackConfig(dump(inlined, { lineWidth: -1, noRefs: true }), readOptions);
-  const document = resolveVariables(inlined, {
+  const baseDir = readOptions.baseDir ?? dirname(resolve(path));
+  const stackConfig = parseStackConfig(text, { ...readOptions, baseDir });
+  const document = resolveVariables(raw, {
     options: readOptions.options ?? {},
     env: readOptions.env ?? process.env,
     accountId: stackConfig.accountId,
+    baseDir,
   });
   const { region, accountId, stackName } = stackConfig;
   const warnings: string[] = [];

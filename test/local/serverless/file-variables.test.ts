@@ -1,9 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readStackConfig } from '../../../src/local/serverless/stack-config';
-import { resolveVariables, ServerlessVariableError } from '../../../src/local/serverless/variables';
+import { ServerlessVariableError } from '../../../src/local/serverless/errors';
+import { resolveVariables } from '../../../src/local/serverless/variables';
 
 describe('Function: resolveVariables, ${file(...)}', () => {
   let dir: string;
@@ -33,7 +34,33 @@ describe('Function: resolveVariables, ${file(...)}', () => {
     expect(resolved.custom).toEqual({ n: 42 });
   });
 
-  it('names the file and where it was used when it cannot be read or parsed', async () => {
+  it('reads a key of a file, and files named inside a file relative to the service folder, as the framework does', async () => {
+    // Prepare
+    await mkdir(join(dir, 'parts'));
+    await writeFile(join(dir, 'parts', 'a.yml'), 'inner: ${file(parts/b.json)}\nother: 1\n');
+    await writeFile(join(dir, 'parts', 'b.json'), '{"deep":true}');
+
+    // Act
+    const value = resolveVariables({ whole: '${file(parts/a.yml)}', key: "${file('parts/a.yml'):other}" }, sources(dir));
+
+    // Assess
+    expect(value).toEqual({ whole: { inner: { deep: true }, other: 1 }, key: 1 });
+  });
+
+  it('reads a file that is neither JSON nor YAML as text', async () => {
+    // Prepare
+    await writeFile(join(dir, 'banner.txt'), 'key: not a mapping\n');
+
+    // Act
+    const resolved = resolveVariables({ whole: '${file(banner.txt)}', inside: 'say ${file(banner.txt)}' }, sources(dir));
+
+    // Assess
+    expect(resolved).toEqual({ whole: 'key: not a mapping\n', inside: 'say key: not a mapping\n' });
+  });
+
+  it('refuses an object file inside a longer text, and names the file and where it was used when it cannot be read or parsed', async () => {
+    await writeFile(join(dir, 'object.json'), '{}');
+    expect(() => resolveVariables({ a: 'x ${file(object.json)}' }, sources(dir))).toThrow(/at a: \$\{file\(object\.json\)\} is an object .* must be the whole value/);
     await writeFile(join(dir, 'broken.json'), '{ not json');
     expect(() => resolveVariables({ a: '${file(missing.json)}' }, sources(dir))).toThrow(ServerlessVariableError);
     expect(() => resolveVariables({ a: '${file(missing.json)}' }, sources(dir))).toThrow(/at a: \$\{file\(missing\.json\)\} cannot be read/);

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { IntrinsicFunctionError } from '../../../src/local/serverless/intrinsics';
-import { parseStackConfig, readStackConfig, ServerlessConfigError } from '../../../src/local/serverless/stack-config';
-import { ServerlessVariableError } from '../../../src/local/serverless/variables';
+import { ServerlessConfigError, ServerlessVariableError } from '../../../src/local/serverless/errors';
+import { parseStackConfig, readStackConfig } from '../../../src/local/serverless/stack-config';
 
 const PROJECT_YML = fileURLToPath(new URL('../../../serverless.yml', import.meta.url));
 

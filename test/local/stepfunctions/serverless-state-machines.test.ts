@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inlineFileVariables, readServerlessStepFunctions, startLocalStepFunctions, stateMachineLogicalId } from '../../../src/local/stepfunctions';
-import { ServerlessConfigError } from '../../../src/local/serverless/stack-config';
+import { readServerlessStepFunctions, startLocalStepFunctions, stateMachineLogicalId } from '../../../src/local/stepfunctions';
+import { ServerlessConfigError } from '../../../src/local/serverless/errors';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'service');
 const temporary: string[] = [];
@@ -89,17 +89,6 @@ describe('Function: readServerlessStepFunctions', () => {
     expect(read(missing)).toThrow('stepFunctions.stateMachines.a.definition: ${file(nope.json)} cannot be read');
     expect(read(embedded)).toThrow('must be the whole value');
     expect(read(badRetry)).toThrow('retryPolicy.maximumRetryAttempts must be a whole number from 0 to 185');
-  });
-
-  it('inlines a key of a file and files that name other files relative to themselves', async () => {
-    // Prepare
-    const path = await service({ 'serverless.yml': 'x', 'parts/a.yml': 'inner: ${file(b.json)}\nother: 1\n', 'parts/b.json': '{"deep":true}' });
-
-    // Act
-    const value = inlineFileVariables({ whole: '${file(parts/a.yml)}', key: '${file(parts/a.yml):other}' }, join(path, '..'));
-
-    // Assess
-    expect(value).toEqual({ whole: { inner: { deep: true }, other: 1 }, key: 1 });
   });
 
   it('names state machines the way the plugin does', () => {
