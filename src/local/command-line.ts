@@ -1,6 +1,16 @@
 /** The command line of `npm run local`: options, their rules, and the usage text. */
 import { parseArgs } from 'node:util';
 import type { LocalStackOptions } from './stack';
+import { TIME_SCALE_ENV } from './time-scale';
+
+/**
+ * The clock speed of `npm run local` when neither `--time-scale` nor `SMHOST_TIME_SCALE` is given: 100 times
+ * faster than AWS, as the demo and the tests run. At real time a new endpoint sits in `Creating` for 30 s of
+ * simulated provisioning and a deployment waits 30, 45, 68 s between polls, which makes a place to try things
+ * slow for no gain; `--time-scale 1` gives AWS's pace back. Waits that protect real work (container health
+ * checks, model loads, invocation and Lambda timeouts) are real time at any scale.
+ */
+export const LOCAL_COMMAND_TIME_SCALE = 0.01;
 
 /** Raised for a bad command line; the message names the option and the rule. */
 export class LocalCommandLineError extends Error {
@@ -10,8 +20,11 @@ export class LocalCommandLineError extends Error {
   }
 }
 
-/** Parses the command line into stack options. */
-export function parseLocalArgs(argv: string[]): LocalStackOptions {
+/**
+ * Parses the command line into stack options. The time scale is `--time-scale`, else `SMHOST_TIME_SCALE` in `env`
+ * (left for the stack to read and check), else `LOCAL_COMMAND_TIME_SCALE`.
+ */
+export function parseLocalArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): LocalStackOptions {
   let parsed;
   try {
     parsed = parseArgs({
@@ -39,6 +52,8 @@ export function parseLocalArgs(argv: string[]): LocalStackOptions {
   if (values['time-scale'] !== undefined) {
     timeScale = Number(values['time-scale']);
     if (!Number.isFinite(timeScale) || timeScale <= 0 || timeScale > 1000) throw new LocalCommandLineError(`--time-scale must be a number greater than 0 and at most 1000 (0.01 = 100x faster); got "${values['time-scale']}"`);
+  } else if ((env[TIME_SCALE_ENV] ?? '').trim() === '') {
+    timeScale = LOCAL_COMMAND_TIME_SCALE;
   }
   return {
     port,

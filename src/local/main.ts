@@ -1,11 +1,12 @@
 /**
- * `npm run local -- [--port 4566] [--data-dir .local] [--ephemeral] [--time-scale 0.01] [--stage dev]`:
- * starts the local stack on 127.0.0.1, prints `ready: http://127.0.0.1:<port>` once every service answers,
- * with the environment to export, and stops cleanly on Ctrl-C or SIGTERM.
+ * `npm run local -- [--port 4566] [--data-dir .local] [--ephemeral] [--time-scale 0.01] [--stage dev]
+ * [--trigger-schedules]`: starts the local stack on 127.0.0.1, prints the banner (`startupBanner`) ending in
+ * `ready: http://127.0.0.1:<port>` once every service answers, and stops cleanly on Ctrl-C or SIGTERM.
  */
+import { startupBanner } from './banner';
 import { parseLocalArgs } from './command-line';
 import { probeServices } from './readiness';
-import { startLocalStack, type LocalStackOptions } from './stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack';
 
 async function main(): Promise<void> {
   let options: LocalStackOptions;
@@ -15,28 +16,38 @@ async function main(): Promise<void> {
     console.error((error as Error).message);
     process.exit(2);
   }
-  const stack = await startLocalStack({ ...options, log: (line) => console.log(`[local] ${line}`) });
+  let starting: Promise<LocalStack> | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C while containers exit would otherwise look ignored.
+      console.log(`[local] ${signal}: still stopping`);
+      return;
+    }
     stopping = true;
     console.log(`[local] ${signal}: stopping`);
-    await stack.close();
+    // A stack still starting is waited for, then closed, so nothing it started (ephemeral dir, containers) is left.
+    await starting?.then((stack) => stack.close(), () => undefined);
     console.log('[local] stopped');
     process.exit(0);
   };
+  // Installed before the stack starts, so a Ctrl-C during start-up still stops what has started.
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  starting = startLocalStack({ ...options, log: (line) => console.log(`[local] ${line}`) });
+  const stack = await starting;
+  if (stopping) return;
   const served = stack.services();
-  const services = await probeServices(stack.url, stack.region, { sagemaker: served.includes('sagemaker'), states: served.includes('states') });
-  console.log(`[local] services: ${services.join(', ')}; data: ${options.ephemeral ? 'ephemeral' : stack.dataDir}`);
-  console.log(`[local] bucket ${stack.names.bucket}, table ${stack.names.registryTable}, queue ${stack.names.queue} (DLQ ${stack.names.deadLetterQueue})`);
-  const machines = stack.stepFunctions.stateMachines.map((machine) => machine.name);
-  if (machines.length > 0) console.log(`[local] state machines: ${machines.join(', ')}`);
-  console.log('export AWS_ENDPOINT_URL=' + stack.url);
-  console.log(`export AWS_REGION=${stack.region} AWS_DEFAULT_REGION=${stack.region}`);
-  console.log('export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local');
-  console.log(`ready: ${stack.url}`);
+  let services: string[];
+  try {
+    services = await probeServices(stack.url, stack.region, { sagemaker: served.includes('sagemaker'), states: served.includes('states') });
+  } catch (error) {
+    if (stopping) return;
+    await stack.close();
+    throw error;
+  }
+  const stateMachines = stack.stepFunctions.stateMachines.map((machine) => machine.name);
+  for (const line of startupBanner({ ...stack, services, stateMachines })) console.log(line);
 }
 
 main().catch((error: Error) => {

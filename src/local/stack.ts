@@ -60,7 +60,13 @@ export interface LocalStack {
   /** The names the project's code derives (bucket, registry table, queues). */
   names: StackNames;
   region: string;
+  /** The account id every local ARN and name carries (`000000000000` unless serverless.yml says otherwise). */
+  accountId: string;
+  /** The local clock speed in force (see `time-scale.ts`). */
+  timeScale: number;
   dataDir: string;
+  /** Whether the data dir is a temporary one, removed at close. */
+  ephemeral: boolean;
   config: StackConfig;
   /** The local queues, for in-process inspection (tests, the demo). */
   queues: QueueEngine;
@@ -266,7 +272,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port,
       names: stackNames({ service: config.service, stage: config.stage, accountId, env: {} }),
       region,
+      accountId,
+      timeScale,
       dataDir,
+      ephemeral,
       config,
       queues,
       pausedFunctions,

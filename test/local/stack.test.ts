@@ -9,7 +9,7 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCommandLineError, parseLocalArgs } from '../../src/local/command-line';
+import { LOCAL_COMMAND_TIME_SCALE, LocalCommandLineError, parseLocalArgs } from '../../src/local/command-line';
 import { probeServices } from '../../src/local/readiness';
 import { startLocalStack } from '../../src/local/stack';
 import { resolveTimeScale, InvalidTimeScaleError } from '../../src/local/time-scale';
@@ -117,6 +117,15 @@ describe('Function: parseLocalArgs', () => {
   it('reads the documented options', () => {
     expect(parseLocalArgs(['--port', '0', '--data-dir', 'd', '--ephemeral', '--time-scale', '0.01'])).toMatchObject({ port: 0, dataDir: 'd', ephemeral: true, timeScale: 0.01 });
     expect(parseLocalArgs([])).toMatchObject({ port: 4566, dataDir: '.local', ephemeral: false });
+  });
+
+  it('runs 100 times faster than AWS unless --time-scale or SMHOST_TIME_SCALE says otherwise', () => {
+    expect(parseLocalArgs([], {}).timeScale).toBe(LOCAL_COMMAND_TIME_SCALE);
+    expect(LOCAL_COMMAND_TIME_SCALE).toBe(0.01);
+    expect(parseLocalArgs(['--time-scale', '1'], {}).timeScale).toBe(1);
+    // The variable is left to the stack, which checks it and names it in its error.
+    expect(parseLocalArgs([], { SMHOST_TIME_SCALE: '0.5' }).timeScale).toBeUndefined();
+    expect(parseLocalArgs([], { SMHOST_TIME_SCALE: ' ' }).timeScale).toBe(LOCAL_COMMAND_TIME_SCALE);
   });
 
   it('refuses bad values, naming the option and the rule', () => {
