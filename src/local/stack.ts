@@ -1,7 +1,8 @@
 /**
  * The local stack (DESIGN.md §3): one edge port on 127.0.0.1 for S3, DynamoDB, SQS, STS and SageMaker,
  * the resources `serverless.yml` declares created at start, S3 notifications delivered into the local
- * queue, and the functions' SQS event sources polling it and invoking the handlers in this process.
+ * queue, and the functions' SQS event sources polling it and invoking the handlers, each function in
+ * execution environments of its own (worker threads, see src/local/lambda).
  * State lives in the data dir and survives a restart, unless the stack is ephemeral.
  */
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
@@ -15,7 +16,8 @@ import { startDynamoDb, type DynamoDbServer } from './dynamodb/dynamodb-server';
 import { createEdgeServer, readRequestBody, type ServiceHandler } from './edge/edge-server';
 import { createStsApi } from './edge/sts-api';
 import { S3Notifier } from './events/s3-notifier';
-import { InProcessFunction, HandlerNotFoundError } from './lambda/in-process-function';
+import { FunctionInitError } from './lambda/function-errors';
+import { lambdaServiceFor } from './lambda/lambda-service';
 import { SqsEventSource, type BatchOutcome } from './lambda/sqs-event-source';
 import { ObjectStore } from './s3/object-store';
 import { createS3Api, s3HostId, s3RequestId } from './s3/s3-api';
@@ -200,6 +202,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cleanups.push(() => sagemaker.close());
     }
 
+    // Made before Step Functions, which finds it by the edge URL: tasks and event sources share the functions.
+    const serviceDir = dirname(serverlessYml);
+    const lambda = lambdaServiceFor({ serviceDir, region, accountId, endpointUrl: url, onWarning: log });
+    cleanups.push(() => lambda.close());
+
     const stepFunctions = await startLocalStepFunctions({
       serverlessYml,
       readOptions: { ...(options.options ? { options: options.options } : {}) },
@@ -224,14 +231,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const pausedFunctions = new Map<string, string>();
     const sources: SqsEventSource[] = [];
     if (options.runFunctions ?? true) {
-      const serviceDir = dirname(serverlessYml);
       for (const spec of config.functions) {
         if (spec.sqsEvents.length === 0) continue;
-        const fn = new InProcessFunction(spec, { serviceDir, region, accountId, endpointUrl: url, onWarning: log });
+        const fn = lambda.function(spec);
         try {
           await fn.load();
         } catch (error) {
-          if (!(error instanceof HandlerNotFoundError)) throw error;
+          if (!(error instanceof FunctionInitError)) throw error;
           pausedFunctions.set(spec.key, error.message);
           log(`function ${spec.key} paused: ${error.message}`);
           continue;

@@ -1,11 +1,12 @@
 /**
- * The Lambda functions tasks can invoke locally: the `serverless.yml` functions, run in this process by
- * their real handlers, found by any name form Lambda accepts (name, partial or full ARN, with a qualifier).
- * A handler's failure is reported the way Lambda reports it to Step Functions: `errorType`,
- * `errorMessage` and `trace`, and `Sandbox.Timedout` for a timeout.
+ * The Lambda functions tasks can invoke locally: the `serverless.yml` functions, run by their real handlers in
+ * execution environments of their own (src/local/lambda), found by any name form Lambda accepts (name, partial
+ * or full ARN, with a qualifier). A handler's failure is reported the way Lambda reports it to Step Functions:
+ * `errorType`, `errorMessage` and `trace`, and `Sandbox.Timedout` for a timeout.
  */
-import { randomUUID } from 'node:crypto';
-import { FunctionTimeoutError, HandlerNotFoundError, InProcessFunction, type InProcessFunctionOptions } from '../lambda/in-process-function';
+import type { LocalFunctionOptions } from '../lambda/function-environment';
+import { FunctionError } from '../lambda/function-errors';
+import { lambdaServiceFor } from '../lambda/lambda-service';
 import type { FunctionSpec } from '../serverless/stack-config';
 
 /** One invocable function. */
@@ -31,32 +32,24 @@ export function functionNameOf(functionName: string): string | undefined {
   return partial?.[1];
 }
 
-/** Resolves the `serverless.yml` functions, each loaded in this process on its first invocation. */
-export function functionsFromSpecs(specs: FunctionSpec[], options: InProcessFunctionOptions): FunctionResolver {
-  const loaded = new Map<string, InProcessFunction>();
+/**
+ * Resolves the `serverless.yml` functions, run by the Lambda service of the stack at `options.endpointUrl`
+ * (shared with its SQS event sources), each started on its first invocation.
+ */
+export function functionsFromSpecs(specs: FunctionSpec[], options: LocalFunctionOptions): FunctionResolver {
+  const service = lambdaServiceFor(options);
   return (functionName) => {
     const name = functionNameOf(functionName);
     const spec = specs.find((candidate) => candidate.name === name);
     if (!spec) return undefined;
-    let fn = loaded.get(spec.name);
-    if (!fn) {
-      fn = new InProcessFunction(spec, options);
-      loaded.set(spec.name, fn);
-    }
-    const local = fn;
-    return { name: spec.name, invoke: (event) => local.invoke(event) };
+    const fn = service.function(spec);
+    return { name: spec.name, invoke: (event) => fn.invoke(event) };
   };
 }
 
 /** What Step Functions reports for a failed invocation (`Error` is the function's `errorType`). */
 export function functionFailure(error: unknown): FunctionFailure {
-  if (error instanceof FunctionTimeoutError) {
-    const errorMessage = `RequestId: ${randomUUID()} Error: ${error.message.replace(/^[^:]*: /, '')}`;
-    return { error: 'Sandbox.Timedout', cause: { errorType: 'Sandbox.Timedout', errorMessage, trace: [] } };
-  }
-  if (error instanceof HandlerNotFoundError) {
-    return { error: 'Runtime.HandlerNotFound', cause: { errorType: 'Runtime.HandlerNotFound', errorMessage: error.message, trace: [] } };
-  }
+  if (error instanceof FunctionError) return { error: error.errorType, cause: error.toJSON() };
   if (error instanceof Error) {
     const errorType = error.name || 'Error';
     const trace = (error.stack ?? '').split('\n').map((line) => line.trim()).filter((line) => line !== '');

@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, DeleteMessageCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { failedItems } from '../../../src/local/lambda/sqs-event-source';
-import { fixtureState } from '../fixtures/handlers';
+import { setWorkerHealthy, workerCalls } from '../fixtures/worker-calls';
 import { eventually, FIXTURE_BUCKET, FIXTURE_DLQ, FIXTURE_TABLE, FIXTURE_WORK_QUEUE, startFixtureStack, type FixtureStack } from '../fixture-stack';
 
 let fixture: FixtureStack;
@@ -13,8 +13,13 @@ async function count(url: string): Promise<{ visible: number; inFlight: number }
   return { visible: Number(answer.Attributes!.ApproximateNumberOfMessages), inFlight: Number(answer.Attributes!.ApproximateNumberOfMessagesNotVisible) };
 }
 
-function callsFor(tag: string) {
-  return fixtureState().calls.filter((call) => call.bodies.some((body) => body.includes(tag)));
+/** The worker's invocations that carried a message tagged `tag`, as it recorded them in the fixture table. */
+async function callsFor(tag: string) {
+  return (await workerCalls(fixture.clients.dynamo, FIXTURE_TABLE)).filter((call) => call.bodies.some((body) => body.includes(tag)));
+}
+
+async function setHealthy(healthy: boolean): Promise<void> {
+  await setWorkerHealthy(fixture.clients.dynamo, FIXTURE_TABLE, healthy);
 }
 
 beforeAll(async () => {
@@ -27,19 +32,19 @@ afterAll(async () => {
   await fixture.close();
 });
 
-beforeEach(() => {
-  fixtureState().healthy = false;
+beforeEach(async () => {
+  await setHealthy(false);
 });
 
 describe('Function: SQS event source of the local stack', () => {
   it('invokes the handler with its serverless.yml environment and deletes a batch that succeeded', async () => {
     // Act
     await fixture.clients.sqs.send(new SendMessageCommand({ QueueUrl: workUrl, MessageBody: JSON.stringify({ tag: 'ok-1' }) }));
-    await eventually(async () => ((await count(workUrl)).visible + (await count(workUrl)).inFlight === 0 && callsFor('ok-1').length > 0 ? true : undefined), 5000, 'the batch');
+    await eventually(async () => ((await count(workUrl)).visible + (await count(workUrl)).inFlight === 0 && (await callsFor('ok-1')).length > 0 ? true : undefined), 5000, 'the batch');
 
     // Assess
-    const call = callsFor('ok-1')[0]!;
-    expect(call.env).toEqual({ table: FIXTURE_TABLE, bucket: FIXTURE_BUCKET, stage: 'us-east-1/test', endpoint: fixture.stack.url });
+    const call = (await callsFor('ok-1'))[0]!;
+    expect(call.env).toEqual({ table: FIXTURE_TABLE, bucket: FIXTURE_BUCKET, stage: 'us-east-1/test', endpoint: fixture.stack.url, functionName: 'fixture-test-worker' });
     expect(call.receiveCounts).toEqual(['1']);
   });
 
@@ -59,9 +64,9 @@ describe('Function: SQS event source of the local stack', () => {
     }, 8000, 'the failed record in the DLQ');
 
     // Assess
-    expect(callsFor('partial-a')).toHaveLength(1);
-    expect(callsFor('partial-c')).toHaveLength(1);
-    expect(callsFor('partial-b').map((call) => call.receiveCounts[call.bodies.findIndex((body) => body.includes('partial-b'))])).toEqual(['1', '2']);
+    expect(await callsFor('partial-a')).toHaveLength(1);
+    expect(await callsFor('partial-c')).toHaveLength(1);
+    expect((await callsFor('partial-b')).map((call) => call.receiveCounts[call.bodies.findIndex((body) => body.includes('partial-b'))])).toEqual(['1', '2']);
     expect(dead.MessageAttributes).toEqual({ origin: { DataType: 'String', StringValue: 'test' } });
     expect(dead.Attributes?.DeadLetterQueueSourceArn).toBe(`arn:aws:sqs:us-east-1:000000000000:${FIXTURE_WORK_QUEUE}`);
     await fixture.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: dead.ReceiptHandle }));
@@ -77,10 +82,10 @@ describe('Function: SQS event source of the local stack', () => {
       ],
     }));
     await eventually(async () => ((await count(dlqUrl)).visible === 2 ? true : undefined), 8000, 'both records in the DLQ');
-    const crashCalls = callsFor('crash-x');
-    fixtureState().healthy = true;
+    const crashCalls = await callsFor('crash-x');
+    await setHealthy(true);
     const task = await fixture.clients.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: `arn:aws:sqs:us-east-1:000000000000:${FIXTURE_DLQ}` }));
-    await eventually(async () => (callsFor('crash-y').length > crashCalls.length && (await count(workUrl)).visible + (await count(workUrl)).inFlight === 0 ? true : undefined), 5000, 'the redriven batch');
+    await eventually(async () => ((await callsFor('crash-y')).length > crashCalls.length && (await count(workUrl)).visible + (await count(workUrl)).inFlight === 0 ? true : undefined), 5000, 'the redriven batch');
 
     // Assess
     expect(crashCalls).toHaveLength(2);
@@ -95,12 +100,12 @@ describe('Function: SQS event source of the local stack', () => {
     const dead = await eventually(async () => (await fixture.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }))).Messages?.[0], 8000, 'the DLQ message');
 
     // Act
-    fixtureState().healthy = true;
+    await setHealthy(true);
     await fixture.clients.sqs.send(new SendMessageCommand({ QueueUrl: workUrl, MessageBody: dead.Body! }));
     await fixture.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: dead.ReceiptHandle }));
 
     // Assess
-    await eventually(() => (callsFor('manual').length === 3 ? true : undefined), 5000, 'the redriven message');
+    await eventually(async () => ((await callsFor('manual')).length === 3 ? true : undefined), 5000, 'the redriven message');
     expect((await count(dlqUrl)).visible).toBe(0);
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * The Lambda service of one local stack: the `serverless.yml` functions, each a `WorkerFunction` (its own
+ * execution environments in worker threads), created on first use. The stack's SQS event sources and its
+ * Step Functions tasks reach the same functions, so a function has one set of warm environments, as on AWS.
+ */
+import type { FunctionSpec } from '../serverless/stack-config';
+import type { LocalFunctionOptions } from './function-environment';
+import { DEFAULT_POLLERS } from './sqs-event-source';
+import { WorkerFunction } from './worker-function';
+
+/**
+ * Concurrent invocations of a function no event source bounds (one only Step Functions invokes). Lambda
+ * would scale further; locally every environment is a thread of a machine that runs the whole stack.
+ */
+export const DEFAULT_FUNCTION_CONCURRENCY = 4;
+
+/**
+ * How many invocations of a function may run at once: what its SQS event sources poll with (each
+ * `maximumConcurrency`, or Lambda's five pollers), else `DEFAULT_FUNCTION_CONCURRENCY`.
+ */
+export function functionConcurrency(spec: FunctionSpec): number {
+  if (spec.sqsEvents.length === 0) return DEFAULT_FUNCTION_CONCURRENCY;
+  return spec.sqsEvents.reduce((total, event) => total + (event.maximumConcurrency ?? DEFAULT_POLLERS), 0);
+}
+
+export class LocalLambdaService {
+  private readonly functions = new Map<string, WorkerFunction>();
+  private closed = false;
+  /** Called once the service is closed. */
+  onClosed?: () => void;
+
+  constructor(readonly options: LocalFunctionOptions) {}
+
+  /** The function `spec` describes, started on first use (its environments start when invoked or loaded). */
+  function(spec: FunctionSpec): WorkerFunction {
+    let fn = this.functions.get(spec.name);
+    if (!fn) {
+      fn = new WorkerFunction(spec, this.options, functionConcurrency(spec));
+      this.functions.set(spec.name, fn);
+    }
+    return fn;
+  }
+
+  /** Ends every execution environment of every function. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.functions.values()].map((fn) => fn.close()));
+    this.onClosed?.();
+  }
+}
+
+const services = new Map<string, LocalLambdaService>();
+
+/**
+ * The Lambda service serving the stack at `options.endpointUrl` for the functions under `options.serviceDir`,
+ * made on first request. The stack and its Step Functions each read `serverless.yml` on their own; keyed by
+ * the edge they both know, they share one service (and the stack closes it).
+ */
+export function lambdaServiceFor(options: LocalFunctionOptions): LocalLambdaService {
+  const key = `${options.endpointUrl}\n${options.serviceDir}`;
+  let service = services.get(key);
+  if (!service) {
+    const created = new LocalLambdaService(options);
+    created.onClosed = () => {
+      if (services.get(key) === created) services.delete(key);
+    };
+    services.set(key, created);
+    service = created;
+  }
+  return service;
+}
