@@ -5,10 +5,10 @@
  * branches of every `Fn::If` are checked.
  */
 import { join } from 'node:path';
-import { TemplateEvaluationError } from './errors';
+import { TemplateEvaluationError } from '../cloudformation/errors';
 import type { TemplateFinding } from './findings';
 import { type IamCatalog, loadIamCatalog } from './iam-catalog';
-import { DEFAULT_EVALUATION_CONTEXT, type ResolvedResource, TemplateEvaluator } from './intrinsics';
+import { DEFAULT_EVALUATION_CONTEXT, type ResolvedResource, TemplateEvaluator } from '../cloudformation/intrinsics';
 import { checkPassRoleConditions, checkPolicyStatements, checkStarResourceAllowlist } from './policy-checks';
 import { policyDocuments, policyStatements } from './policy-documents';
 import {
@@ -25,7 +25,7 @@ import {
   loadStateMachineDefinitionValidator,
   type StateMachineDefinitionValidator,
 } from './state-machine-definitions';
-import { asTemplate, type CfnTemplate } from './template';
+import { asTemplate, type CfnTemplate } from '../cloudformation/template';
 import { checkScheduleTargets, checkStateMachinePermissions, checkStateMachineRoles } from './workflow-checks';
 
 /** The data the checks read, loaded once and reusable across templates. */

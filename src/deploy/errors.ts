@@ -20,25 +20,3 @@ export class SharedDirNotFoundError extends Error {
     this.name = 'SharedDirNotFoundError';
   }
 }
-
-/**
- * A CloudFormation value could not be evaluated offline: an unknown intrinsic, a reference to nothing, an
- * attribute without a known shape. `path` locates the value in the template (`Resources.X.Properties.Y`).
- */
-export class TemplateEvaluationError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(`${path}: ${message}`);
-    this.name = 'TemplateEvaluationError';
-  }
-}
-
-/** A template given to the checks is not a CloudFormation template at all (no `Resources` object, ...). */
-export class InvalidTemplateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidTemplateError';
-  }
-}

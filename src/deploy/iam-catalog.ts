@@ -3,7 +3,7 @@
  * resource types it can be scoped to, and each resource type's ARN formats), as lookups the policy checks use.
  */
 import { readFileSync } from 'node:fs';
-import { isRecord } from './template';
+import { isRecord } from '../cloudformation/template';
 
 interface ServiceEntry {
   Actions: Record<string, { Resources?: string[] }>;

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PackageFailedError } from './errors';
 import { repositoryRoot } from './shared-dir';
-import { asTemplate, type CfnTemplate } from './template';
+import { asTemplate, type CfnTemplate } from '../cloudformation/template';
 
 export interface PackageServiceOptions {
   /** Where the zips and templates go (`--package`); created by osls. */

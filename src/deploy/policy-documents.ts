@@ -3,8 +3,8 @@
  * the policy checks need not know where each resource type keeps its policies.
  */
 import type { TemplateFinding } from './findings';
-import type { ResolvedResource } from './intrinsics';
-import { isRecord } from './template';
+import type { ResolvedResource } from '../cloudformation/intrinsics';
+import { isRecord } from '../cloudformation/template';
 
 /**
  * `identity`: attached to a role, user or group, so `Resource` says what it reaches. `resource`: a bucket,

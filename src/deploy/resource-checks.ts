@@ -4,9 +4,9 @@
  * and TLS-only, and bucket notifications reach queues that let that bucket (and only it) send.
  */
 import type { TemplateFinding } from './findings';
-import type { ResolvedResource, TemplateEvaluator } from './intrinsics';
+import type { ResolvedResource, TemplateEvaluator } from '../cloudformation/intrinsics';
 import type { PolicyStatement } from './policy-documents';
-import { type CfnTemplate, isRecord, referencedLogicalId } from './template';
+import { type CfnTemplate, isRecord, referencedLogicalId } from '../cloudformation/template';
 
 /** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;

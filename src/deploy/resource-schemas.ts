@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { isRecord } from './template';
+import { isRecord } from '../cloudformation/template';
 
 /**
  * The schemas' patterns are written for Python's `re` (cfn-lint's language): `\Z`, `\A`, `(?P<name>`,

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { TemplateFinding } from './findings';
-import type { ResolvedResource } from './intrinsics';
+import type { ResolvedResource } from '../cloudformation/intrinsics';
 import { compileSharedSchema, createSchemaValidator, type SchemaViolation, violationsOf } from './resource-schemas';
-import { isRecord } from './template';
+import { isRecord } from '../cloudformation/template';
 
 /** Violations of one definition (empty when valid). */
 export type StateMachineDefinitionValidator = (definition: unknown) => SchemaViolation[];

@@ -5,9 +5,9 @@
  * that state machine and write to that queue.
  */
 import type { TemplateFinding } from './findings';
-import type { ResolvedResource } from './intrinsics';
+import type { ResolvedResource } from '../cloudformation/intrinsics';
 import type { PolicyStatement } from './policy-documents';
-import { type CfnTemplate, isRecord, referencedLogicalId } from './template';
+import { type CfnTemplate, isRecord, referencedLogicalId } from '../cloudformation/template';
 
 function ofType(template: CfnTemplate, type: string): [string, Record<string, unknown>][] {
   return Object.entries(template.Resources)

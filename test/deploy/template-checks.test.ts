@@ -2,15 +2,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   actionsForTaskResource,
   cfnSchemasDir,
-  type CfnTemplate,
   checkTemplate,
   type CheckName,
-  InvalidTemplateError,
   loadTemplateCheckData,
   STAR_RESOURCE_ALLOWLIST,
   type TemplateCheckData,
   type TemplateFinding,
 } from '../../src/deploy';
+import { type CfnTemplate, InvalidTemplateError } from '../../src/cloudformation';
 
 const ACCOUNT = '123456789012';
 const KMS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9`;

@@ -13,9 +13,8 @@ import {
   type PackagedService,
   packageService,
   repositoryRoot,
-  type ResolvedResource,
-  TemplateEvaluator,
 } from '../../src/deploy';
+import { type ResolvedResource, TemplateEvaluator } from '../../src/cloudformation';
 
 const ACCOUNT = '123456789012';
 const KMS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9`;

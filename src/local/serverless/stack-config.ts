@@ -3,12 +3,11 @@
  * notifications, queues with their redrive policies, tables, and functions with their SQS event sources
  * and resolved environments. `serverless.yml` is the single source of truth: nothing here restates it.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { load } from 'js-yaml';
-import { evaluateCondition, resolveIntrinsics, type IntrinsicContext, type ResourceAttributes } from './intrinsics';
 import { ServerlessConfigError } from './errors';
+import { functionLogicalId, hashSuffix, mergeSections, resolveValue, stackEvaluator, stackTemplate } from './stack-template';
 import { resolveVariables } from './variables';
 
 export interface QueueNotificationSpec {
@@ -97,25 +96,10 @@ export interface ReadStackConfigOptions {
 
 type Json = Record<string, unknown>;
 
-function hashSuffix(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('/')).digest('hex').slice(0, 12).toUpperCase();
-}
-
-/** The logical id Serverless gives a function's `AWS::Lambda::Function`. */
-export function functionLogicalId(key: string): string {
-  const normalized = key.charAt(0).toUpperCase() + key.slice(1);
-  return `${normalized.replace(/-/g, 'Dash').replace(/_/g, 'Underscore')}LambdaFunction`;
-}
-
 function asObject(value: unknown, where: string): Json {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new ServerlessConfigError(`serverless.yml: ${where} must be a mapping`);
   return value as Json;
-}
-
-function mergeSections(value: unknown, where: string): Json {
-  if (Array.isArray(value)) return Object.assign({}, ...value.map((item, index) => asObject(item, `${where}[${index}]`)));
-  return asObject(value, where);
 }
 
 function integerIn(value: unknown, where: string, min: number, max: number, fallback: number): number {
@@ -146,54 +130,16 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
   const stage = String(readOptions.options?.stage ?? provider.stage ?? 'dev');
   const region = String(readOptions.options?.region ?? provider.region ?? 'us-east-1');
   const stackName = typeof provider.stackName === 'string' ? provider.stackName : `${service}-${stage}`;
-  const queueUrlBase = (readOptions.queueUrlBase ?? 'http://127.0.0.1:4566').replace(/\/$/, '');
   const warnings: string[] = [];
 
-  const resourcesSection = mergeSections(document.resources, 'resources');
-  const templateResources = asObject(resourcesSection.Resources, 'resources.Resources');
-  const conditions = asObject(resourcesSection.Conditions, 'resources.Conditions');
   const functionsSection = mergeSections(document.functions, 'functions');
-
-  const attributes = new Map<string, ResourceAttributes>();
-  const parameters: Record<string, string> = {};
-  for (const [name, parameterValue] of Object.entries(asObject(resourcesSection.Parameters, 'resources.Parameters'))) {
-    const parameter = asObject(parameterValue, `resources.Parameters.${name}`);
-    if (parameter.Default === undefined) {
-      throw new ServerlessConfigError(`serverless.yml: resources.Parameters.${name} needs a Default: the local stack has no deploy-time parameter values`);
-    }
-    parameters[name] = String(parameter.Default);
-  }
-  const context: IntrinsicContext = { region, accountId, stackName, resources: attributes, conditions, parameters };
-
-  // Physical names first: every Ref and GetAtt below may point at any of them.
-  const names = new Map<string, string>();
-  for (const [logicalId, resourceValue] of Object.entries(templateResources)) {
-    const resource = asObject(resourceValue, `resources.Resources.${logicalId}`);
-    const properties = asObject(resource.Properties, `resources.Resources.${logicalId}.Properties`);
-    const type = String(resource.Type ?? '');
-    const nameProperty = { 'AWS::S3::Bucket': 'BucketName', 'AWS::SQS::Queue': 'QueueName', 'AWS::DynamoDB::Table': 'TableName' }[type];
-    const explicit = nameProperty ? resolveIntrinsics(properties[nameProperty], context, `resources.Resources.${logicalId}.Properties.${nameProperty}`) : undefined;
-    let name = typeof explicit === 'string' ? explicit : `${stackName}-${logicalId}-${hashSuffix(stackName, logicalId)}`;
-    if (type === 'AWS::S3::Bucket' && typeof explicit !== 'string') name = name.toLowerCase().slice(0, 63);
-    names.set(logicalId, name);
-    attributes.set(logicalId, attributesFor(type, name, region, accountId, queueUrlBase));
-  }
+  const functionNames = new Map<string, string>();
   for (const [key, fnValue] of Object.entries(functionsSection)) {
     const fn = asObject(fnValue, `functions.${key}`);
-    const name = typeof fn.name === 'string' ? fn.name : `${service}-${stage}-${key}`;
-    attributes.set(functionLogicalId(key), {
-      ref: name,
-      attributes: { Arn: `arn:aws:lambda:${region}:${accountId}:function:${name}` },
-    });
-    // The log group the framework generates for each function, which roles commonly refer to.
-    const logGroupId = functionLogicalId(key).replace(/LambdaFunction$/, 'LogGroup');
-    if (!attributes.has(logGroupId)) {
-      attributes.set(logGroupId, {
-        ref: `/aws/lambda/${name}`,
-        attributes: { Arn: `arn:aws:logs:${region}:${accountId}:log-group:/aws/lambda/${name}:*` },
-      });
-    }
+    functionNames.set(key, typeof fn.name === 'string' ? fn.name : `${service}-${stage}-${key}`);
   }
+  const template = stackTemplate(document, { functions: [...functionNames].map(([key, name]) => ({ logicalId: functionLogicalId(key), name })) });
+  const evaluator = stackEvaluator(template, { region, accountId, stackName, edgeUrl: readOptions.queueUrlBase });
 
   const queues: QueueSpec[] = [];
   const buckets: BucketSpec[] = [];
@@ -201,15 +147,14 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
   const queueNameByArn = new Map<string, string>();
   const pendingBuckets: Array<[string, Json]> = [];
 
-  for (const [logicalId, resourceValue] of Object.entries(templateResources)) {
-    const resource = resourceValue as Json;
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
     const where = `resources.Resources.${logicalId}`;
-    if (typeof resource.Condition === 'string' && !evaluateCondition(resource.Condition, context, `${where}.Condition`)) continue;
-    if (!['AWS::SQS::Queue', 'AWS::S3::Bucket', 'AWS::DynamoDB::Table'].includes(String(resource.Type))) continue;
+    if (!['AWS::SQS::Queue', 'AWS::S3::Bucket', 'AWS::DynamoDB::Table'].includes(resource.Type)) continue;
+    if (!evaluator.resourceExists(logicalId)) continue;
     // Only the resources the stack creates are resolved: the others (roles, alarms) may refer to things
     // the framework generates at deploy time.
-    const properties = asObject(resolveIntrinsics(resource.Properties ?? {}, context, `${where}.Properties`), `${where}.Properties`);
-    const name = names.get(logicalId)!;
+    const properties = asObject(resolveValue(evaluator, resource.Properties ?? {}, `${where}.Properties`), `${where}.Properties`);
+    const name = evaluator.physicalName(logicalId, where);
     switch (resource.Type) {
       case 'AWS::SQS::Queue': {
         const queue = queueSpec(logicalId, name, properties, region, accountId, where);
@@ -239,14 +184,14 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
     }
     const queueConfigurations = notification.QueueConfigurations ?? [];
     if (!Array.isArray(queueConfigurations)) throw new ServerlessConfigError(`serverless.yml: ${where}.QueueConfigurations must be a list`);
-    const bucketName = names.get(logicalId)!;
+    const bucketName = evaluator.physicalName(logicalId, where);
     const notifications = queueConfigurations.map((item, index) =>
       notificationSpec(asObject(item, `${where}.QueueConfigurations[${index}]`), `${where}.QueueConfigurations[${index}]`, bucketName, index, queueNameByArn),
     );
     buckets.push({ logicalId, name: bucketName, notifications });
   }
 
-  const providerEnvironment = asObject(resolveIntrinsics(provider.environment ?? {}, context, 'provider.environment'), 'provider.environment');
+  const providerEnvironment = asObject(resolveValue(evaluator, provider.environment ?? {}, 'provider.environment'), 'provider.environment');
   const functions: FunctionSpec[] = [];
   for (const [key, fnValue] of Object.entries(functionsSection)) {
     const fn = asObject(fnValue, `functions.${key}`);
@@ -255,7 +200,7 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
       throw new ServerlessConfigError(`serverless.yml: ${where}.handler must be "path/to/file.exportName"; got ${JSON.stringify(fn.handler)}`);
     }
     const environment: Record<string, string> = {};
-    const fnEnvironment = asObject(resolveIntrinsics(fn.environment ?? {}, context, `${where}.environment`), `${where}.environment`);
+    const fnEnvironment = asObject(resolveValue(evaluator, fn.environment ?? {}, `${where}.environment`), `${where}.environment`);
     for (const [name, value] of Object.entries({ ...providerEnvironment, ...fnEnvironment })) {
       if (value === undefined || value === null) continue;
       if (typeof value === 'object') throw new ServerlessConfigError(`serverless.yml: ${where}.environment.${name} must resolve to a string`);
@@ -270,11 +215,11 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
         if (kind !== 'schedule') warnings.push(`${where}.events[${index}] (${kind}) is not delivered locally`);
         return;
       }
-      sqsEvents.push(sqsEventSpec(resolveIntrinsics(event.sqs, context, `${where}.events[${index}].sqs`), `${where}.events[${index}].sqs`, queueNameByArn));
+      sqsEvents.push(sqsEventSpec(resolveValue(evaluator, event.sqs, `${where}.events[${index}].sqs`), `${where}.events[${index}].sqs`, queueNameByArn));
     });
     functions.push({
       key,
-      name: attributes.get(functionLogicalId(key))!.ref,
+      name: functionNames.get(key)!,
       handler: fn.handler,
       environment,
       timeoutSeconds: integerIn(fn.timeout ?? provider.timeout, `${where}.timeout`, 1, 900, 6),
@@ -295,33 +240,6 @@ export function readStackConfig(path: string, options: ReadStackConfigOptions = 
     throw new ServerlessConfigError(`cannot read serverless.yml at ${path}: ${(error as Error).message}`);
   }
   return parseStackConfig(text, { baseDir: dirname(resolve(path)), ...options });
-}
-
-function attributesFor(type: string, name: string, region: string, accountId: string, queueUrlBase: string): ResourceAttributes {
-  switch (type) {
-    case 'AWS::S3::Bucket':
-      return {
-        ref: name,
-        attributes: {
-          Arn: `arn:aws:s3:::${name}`,
-          DomainName: `${name}.s3.amazonaws.com`,
-          RegionalDomainName: `${name}.s3.${region}.amazonaws.com`,
-          WebsiteURL: `http://${name}.s3-website-${region}.amazonaws.com`,
-        },
-      };
-    case 'AWS::SQS::Queue': {
-      const url = `${queueUrlBase}/${accountId}/${name}`;
-      return { ref: url, attributes: { Arn: `arn:aws:sqs:${region}:${accountId}:${name}`, QueueName: name, QueueUrl: url } };
-    }
-    case 'AWS::DynamoDB::Table': {
-      const arn = `arn:aws:dynamodb:${region}:${accountId}:table/${name}`;
-      return { ref: name, attributes: { Arn: arn, StreamArn: `${arn}/stream/1970-01-01T00:00:00.000` } };
-    }
-    case 'AWS::IAM::Role':
-      return { ref: name, attributes: { Arn: `arn:aws:iam::${accountId}:role/${name}`, RoleId: hashSuffix(name) } };
-    default:
-      return { ref: name, attributes: { Arn: `arn:aws:local:${region}:${accountId}:${name}` } };
-  }
 }
 
 function queueSpec(logicalId: string, name: string, properties: Json, region: string, accountId: string, where: string): QueueSpec {

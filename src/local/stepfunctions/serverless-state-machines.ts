@@ -7,13 +7,13 @@
  * loads them with the other variables, then the CloudFormation intrinsics are resolved as the rest of the
  * local stack does.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { load } from 'js-yaml';
-import { evaluateCondition, resolveIntrinsics, type IntrinsicContext, type ResourceAttributes } from '../serverless/intrinsics';
+import type { TemplateEvaluator } from '../../cloudformation';
 import { ServerlessConfigError } from '../serverless/errors';
-import { functionLogicalId, parseStackConfig, type ReadStackConfigOptions, type StackConfig } from '../serverless/stack-config';
+import { parseStackConfig, type ReadStackConfigOptions, type StackConfig } from '../serverless/stack-config';
+import { functionLogicalId, resolveValue, stackEvaluator, stackTemplate } from '../serverless/stack-template';
 import { resolveVariables } from '../serverless/variables';
 import { DEFAULT_RETRY_POLICY, type ScheduleSpec } from '../scheduler/schedule-spec';
 
@@ -49,52 +49,6 @@ export function stateMachineLogicalId(key: string, machine: Json): string {
   const custom = typeof machine.id === 'string' ? machine.id : typeof machine.name === 'string' ? machine.name : undefined;
   const normalized = (text: string) => functionLogicalId(text).replace(/LambdaFunction$/, '');
   return custom ? normalized(custom) : `${normalized(key)}StepFunctionsStateMachine`;
-}
-
-function hashSuffix(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('/')).digest('hex').slice(0, 12).toUpperCase();
-}
-
-/** `Ref`/`Fn::GetAtt` answers for the resources the schedules and state machines refer to. */
-function resourceTable(document: Json, config: StackConfig, machines: Map<string, { name: string; arn: string }>): Map<string, ResourceAttributes> {
-  const { region, accountId, stackName } = config;
-  const table = new Map<string, ResourceAttributes>();
-  const resources = isObject(isObject(document.resources) ? document.resources.Resources : undefined) ? ((document.resources as Json).Resources as Json) : {};
-  for (const [logicalId, value] of Object.entries(resources)) {
-    const resource = isObject(value) ? value : {};
-    const properties = isObject(resource.Properties) ? resource.Properties : {};
-    const fallback = `${stackName}-${logicalId}-${hashSuffix(stackName, logicalId)}`;
-    switch (resource.Type) {
-      case 'AWS::SQS::Queue': {
-        const queue = config.queues.find((q) => q.logicalId === logicalId);
-        const name = queue?.name ?? fallback;
-        table.set(logicalId, { ref: `http://127.0.0.1/${accountId}/${name}`, attributes: { Arn: queue?.arn ?? `arn:aws:sqs:${region}:${accountId}:${name}`, QueueName: name } });
-        break;
-      }
-      case 'AWS::S3::Bucket': {
-        const name = config.buckets.find((b) => b.logicalId === logicalId)?.name ?? fallback.toLowerCase();
-        table.set(logicalId, { ref: name, attributes: { Arn: `arn:aws:s3:::${name}` } });
-        break;
-      }
-      case 'AWS::DynamoDB::Table': {
-        const name = config.tables.find((t) => t.logicalId === logicalId)?.name ?? fallback;
-        table.set(logicalId, { ref: name, attributes: { Arn: `arn:aws:dynamodb:${region}:${accountId}:table/${name}` } });
-        break;
-      }
-      case 'AWS::IAM::Role': {
-        const name = typeof properties.RoleName === 'string' ? properties.RoleName : fallback.slice(0, 64);
-        table.set(logicalId, { ref: name, attributes: { Arn: `arn:aws:iam::${accountId}:role/${name}`, RoleId: hashSuffix(name) } });
-        break;
-      }
-      default:
-        table.set(logicalId, { ref: fallback, attributes: { Arn: `arn:aws:local:${region}:${accountId}:${fallback}` } });
-    }
-  }
-  for (const fn of config.functions) {
-    table.set(functionLogicalId(fn.key), { ref: fn.name, attributes: { Arn: `arn:aws:lambda:${region}:${accountId}:function:${fn.name}` } });
-  }
-  for (const [logicalId, machine] of machines) table.set(logicalId, { ref: machine.arn, attributes: { Arn: machine.arn, Name: machine.name } });
-  return table;
 }
 
 function integer(value: unknown, fallback: number, where: string, min: number, max: number): number {
@@ -150,14 +104,14 @@ function pluginSchedules(key: string, machine: Json, arn: string, warnings: stri
 }
 
 /** Schedules written as resources, targeting a state machine of this file. */
-function resourceSchedules(document: Json, context: IntrinsicContext, machineArns: Set<string>, conditions: Json): ScheduleSpec[] {
-  const resources = isObject(document.resources) && isObject(document.resources.Resources) ? (document.resources.Resources as Json) : {};
+function resourceSchedules(evaluator: TemplateEvaluator, machineArns: Set<string>): ScheduleSpec[] {
   const schedules: ScheduleSpec[] = [];
-  for (const [logicalId, value] of Object.entries(resources)) {
-    if (!isObject(value) || (value.Type !== 'AWS::Scheduler::Schedule' && value.Type !== 'AWS::Events::Rule')) continue;
+  for (const [logicalId, value] of Object.entries(evaluator.template.Resources)) {
+    if (value.Type !== 'AWS::Scheduler::Schedule' && value.Type !== 'AWS::Events::Rule') continue;
     const where = `resources.Resources.${logicalId}`;
-    if (typeof value.Condition === 'string' && !evaluateCondition(value.Condition, { ...context, conditions }, `${where}.Condition`)) continue;
-    const properties = resolveIntrinsics(value.Properties ?? {}, context, `${where}.Properties`) as Json;
+    if (!evaluator.resourceExists(logicalId)) continue;
+    const resolved = resolveValue(evaluator, value.Properties ?? {}, `${where}.Properties`);
+    const properties = isObject(resolved) ? resolved : {};
     if (value.Type === 'AWS::Scheduler::Schedule') {
       const target = isObject(properties.Target) ? properties.Target : {};
       if (typeof target.Arn !== 'string' || !machineArns.has(target.Arn)) continue;
@@ -237,21 +191,19 @@ export function readServerlessStepFunctions(path: string, readOptions: ReadStack
     machines.set(logicalId, { key, name, arn: `arn:aws:states:${region}:${accountId}:stateMachine:${name}`, body: value });
   }
 
-  const resourcesSection = isObject(document.resources) ? document.resources : {};
-  const conditions = isObject(resourcesSection.Conditions) ? resourcesSection.Conditions : {};
-  const parameters: Record<string, string> = {};
-  for (const [name, parameter] of Object.entries(isObject(resourcesSection.Parameters) ? resourcesSection.Parameters : {})) {
-    if (isObject(parameter) && parameter.Default !== undefined) parameters[name] = String(parameter.Default);
-  }
-  const context: IntrinsicContext = { region, accountId, stackName, resources: resourceTable(document, stackConfig, machines), conditions, parameters };
+  const template = stackTemplate(document, {
+    functions: stackConfig.functions.map((fn) => ({ logicalId: functionLogicalId(fn.key), name: fn.name })),
+    stateMachines: [...machines].map(([logicalId, machine]) => ({ logicalId, name: machine.name })),
+  });
+  const evaluator = stackEvaluator(template, { region, accountId, stackName, edgeUrl: readOptions.queueUrlBase });
 
   const stateMachines: StateMachineSpec[] = [];
   const schedules: ScheduleSpec[] = [];
   for (const [logicalId, machine] of machines) {
     const where = `stepFunctions.stateMachines.${machine.key}`;
-    const definition = resolveIntrinsics(machine.body.definition, context, `${where}.definition`);
+    const definition = resolveValue(evaluator, machine.body.definition, `${where}.definition`);
     if (definition === undefined) throw new ServerlessConfigError(`serverless.yml: ${where}.definition is missing`);
-    const role = machine.body.role === undefined ? `arn:aws:iam::${accountId}:role/${stackName}-${logicalId}Role` : resolveIntrinsics(machine.body.role, context, `${where}.role`);
+    const role = machine.body.role === undefined ? `arn:aws:iam::${accountId}:role/${stackName}-${logicalId}Role` : resolveValue(evaluator, machine.body.role, `${where}.role`);
     if (typeof role !== 'string') throw new ServerlessConfigError(`serverless.yml: ${where}.role must resolve to a role ARN`);
     stateMachines.push({
       key: machine.key,
@@ -263,6 +215,6 @@ export function readServerlessStepFunctions(path: string, readOptions: ReadStack
     });
     schedules.push(...pluginSchedules(machine.key, machine.body, machine.arn, warnings));
   }
-  schedules.push(...resourceSchedules(document, context, new Set([...machines.values()].map((m) => m.arn)), conditions));
+  schedules.push(...resourceSchedules(evaluator, new Set([...machines.values()].map((m) => m.arn))));
   return { stateMachines, schedules, stackConfig, warnings };
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { IntrinsicFunctionError } from '../../../src/local/serverless/intrinsics';
+import { TemplateEvaluationError } from '../../../src/cloudformation';
 import { ServerlessConfigError, ServerlessVariableError } from '../../../src/local/serverless/errors';
 import { parseStackConfig, readStackConfig } from '../../../src/local/serverless/stack-config';
 
@@ -83,7 +83,7 @@ resources:
         QueueName:
           Fn::GetAtt: [Missing, Arn]
 `;
-    expect(() => parseStackConfig(yml)).toThrow(IntrinsicFunctionError);
+    expect(() => parseStackConfig(yml)).toThrow(TemplateEvaluationError);
     expect(() => parseStackConfig(yml)).toThrow(/resources\.Resources\.Other.*Missing/);
   });
 

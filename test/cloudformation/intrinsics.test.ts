@@ -1,16 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type CfnTemplate,
-  createIamCatalog,
-  parameterVariants,
-  readZipEntries,
-  TemplateEvaluationError,
-  TemplateEvaluator,
-} from '../../src/deploy';
+import { describe, expect, it } from 'vitest';
+import { type CfnParameter, type CfnTemplate, TemplateEvaluationError, TemplateEvaluator } from '../../src/cloudformation';
 
 const CONTEXT = { accountId: '123456789012', region: 'eu-west-1', partition: 'aws', stackName: 'demo-dev', parameters: {} };
 
@@ -159,113 +148,77 @@ describe('Function: TemplateEvaluator.resolve', () => {
   });
 });
 
-describe('Function: parameterVariants', () => {
-  it('combines defaults and samples, and falls back to one change at a time past 64 combinations', () => {
+describe('Function: TemplateEvaluator, the caller-specific context', () => {
+  it('answers queue URLs on the given endpoint and generates names with the given suffix, trimmed to the type limit', () => {
     // Prepare
-    const small: CfnTemplate = {
-      Parameters: { A: { Type: 'String', Default: '' }, B: { Type: 'String', Default: 'x' } },
-      Resources: { Q: { Type: 'AWS::SQS::Queue' } },
-    };
-    const large: CfnTemplate = {
-      Parameters: Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`P${i}`, { Type: 'String', Default: 'd' }])),
-      Resources: { Q: { Type: 'AWS::SQS::Queue' } },
-    };
-    const largeSamples = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`P${i}`, ['s']]));
+    const e = new TemplateEvaluator(
+      {
+        Resources: {
+          Queue: { Type: 'AWS::SQS::Queue' },
+          Bucket: { Type: 'AWS::S3::Bucket', Properties: { BucketName: { Ref: 'AWS::NoValue' } } },
+          [`Long${'X'.repeat(60)}`]: { Type: 'AWS::S3::Bucket' },
+        },
+      },
+      { ...CONTEXT, endpointUrl: () => 'http://127.0.0.1:4566', generatedNameSuffix: (logicalId) => `${logicalId.length}`.padStart(12, '0') },
+    );
 
     // Act
-    const combined = parameterVariants(small, { A: ['key'], B: ['y'] });
-    const oneAtATime = parameterVariants(large, largeSamples);
+    const value = e.resolve({ url: { Ref: 'Queue' }, bucket: { Ref: 'Bucket' }, long: { Ref: `Long${'X'.repeat(60)}` } }, 'test');
 
     // Assess
-    expect(combined.variants).toEqual([
-      { A: '', B: 'x' },
-      { A: '', B: 'y' },
-      { A: 'key', B: 'x' },
-      { A: 'key', B: 'y' },
-    ]);
-    expect(oneAtATime.variants).toHaveLength(8);
-  });
-});
-
-describe('Function: createIamCatalog', () => {
-  // Prepare
-  const catalog = createIamCatalog({
-    s3: {
-      Actions: { getobject: { Resources: ['object'] }, listallmybuckets: {} },
-      Resources: { object: { ARNFormats: ['arn:${Partition}:s3:::.*'] } },
-    },
+    expect(value).toEqual({
+      url: 'http://127.0.0.1:4566/123456789012/demo-dev-Queue-000000000005',
+      bucket: 'demo-dev-bucket-000000000006',
+      long: `demo-dev-long${'x'.repeat(37)}-000000000064`,
+    });
   });
 
-  it('matches actions case-insensitively and patterns against real actions', () => {
-    // Act / Assess
-    expect(catalog.actionExists('s3:GetObject')).toBe(true);
-    expect(catalog.actionExists('S3:getobject')).toBe(true);
-    expect(catalog.actionExists('s3:Get*')).toBe(true);
-    expect(catalog.actionExists('s3:Put*')).toBe(false);
-    expect(catalog.actionExists('s4:GetObject')).toBe(false);
-    expect(catalog.actionExists('GetObject')).toBe(false);
-  });
-
-  it('tells scoped actions from unscoped ones and checks ARNs against their formats', () => {
-    // Act / Assess
-    expect(catalog.resourceTypes('s3:ListAllMyBuckets')).toEqual([]);
-    expect(catalog.resourceTypes('s3:Nothing')).toBeUndefined();
-    expect(catalog.actionAppliesTo('s3:GetObject', 'arn:aws:s3:::bucket/models/*')).toBe(true);
-    expect(catalog.actionAppliesTo('s3:GetObject', 'arn:aws:sqs:us-east-1:123456789012:q')).toBe(false);
-  });
-});
-
-describe('Function: readZipEntries', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smhost-zip-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  function zipOf(name: string, body: Buffer): Buffer {
-    // A one-entry zip (deflated) laid out as the zip format defines it.
-    const data = deflateRawSync(body);
-    const nameBytes = Buffer.from(name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(body.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(body.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE(0, 42);
-    const centralOffset = local.length + nameBytes.length + data.length;
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(1, 8);
-    end.writeUInt16LE(1, 10);
-    end.writeUInt32LE(central.length + nameBytes.length, 12);
-    end.writeUInt32LE(centralOffset, 16);
-    return Buffer.concat([local, nameBytes, data, central, nameBytes, end]);
-  }
-
-  it('lists entries with their sizes and inflates their bytes', () => {
+  it('answers types without a known shape from the given shape, and refuses their attributes without one', () => {
     // Prepare
-    const body = Buffer.from('export const handler = 1;\n'.repeat(100));
-    const path = join(dir, 'ok.zip');
-    writeFileSync(path, zipOf('functions/a.mjs', body));
+    const template: CfnTemplate = { Resources: { Repo: { Type: 'AWS::ECR::Repository' } } };
+    const lenient = new TemplateEvaluator(template, {
+      ...CONTEXT,
+      unknownTypeShape: { ref: (r) => r.name, attributes: { Arn: (r) => `arn:aws:local:${r.region}:${r.account}:${r.name}` } },
+    });
+    const strict = new TemplateEvaluator(template, CONTEXT);
 
     // Act
-    const entries = readZipEntries(path);
+    const answered = lenient.resolve({ ref: { Ref: 'Repo' }, arn: { 'Fn::GetAtt': ['Repo', 'Arn'] } }, 'test');
+    const refused = failure(() => strict.resolve({ 'Fn::GetAtt': ['Repo', 'Arn'] }, 'test'));
 
     // Assess
-    expect(entries.map((e) => [e.name, e.uncompressedBytes])).toEqual([['functions/a.mjs', body.length]]);
-    expect(entries[0]!.read().equals(body)).toBe(true);
+    expect(answered).toEqual({ ref: 'demo-dev-Repo-A1B2C3D4E5F6', arn: 'arn:aws:local:eu-west-1:123456789012:demo-dev-Repo-A1B2C3D4E5F6' });
+    expect(strict.resolve({ Ref: 'Repo' }, 'test')).toBe('Repo-A1B2C3D4E5F6');
+    expect(refused.message).toContain('no offline value for Fn::GetAtt Repo.Arn (type AWS::ECR::Repository)');
   });
 
-  it('refuses a file that is not a zip, naming it', () => {
+  it('puts the template path before the paths of template locations in its errors', () => {
     // Prepare
-    const path = join(dir, 'not.zip');
-    writeFileSync(path, 'plain text, no zip records here');
+    const e = new TemplateEvaluator(
+      {
+        Conditions: { Broken: { 'Fn::Equals': ['a'] } },
+        Resources: { Queue: { Type: 'AWS::SQS::Queue', Condition: 'Missing', Properties: { QueueName: { 'Fn::GetAtt': ['Ghost', 'Arn'] } } } },
+      },
+      { ...CONTEXT, templatePath: 'resources' },
+    );
 
-    // Act / Assess
-    expect(() => readZipEntries(path)).toThrow(`${path} is not a readable zip: no end of central directory record`);
+    // Act
+    const condition = failure(() => e.condition('Broken'));
+    const { errors } = e.resources();
+
+    // Assess
+    expect(condition.message).toBe('resources.Conditions.Broken: Fn::Equals takes exactly two values');
+    expect(errors.map((error) => error.message)).toEqual(['resources.Resources.Queue.Condition: condition "Missing" is not defined']);
+  });
+
+  it('reads a parameter declared without a Type as a String, and a list type as a list', () => {
+    // Prepare
+    const e = evaluator({ Parameters: { Plain: { Default: 'a,b' } as unknown as CfnParameter, Listed: { Type: 'CommaDelimitedList', Default: 'a,b' } } });
+
+    // Act
+    const value = e.resolve({ plain: { Ref: 'Plain' }, listed: { Ref: 'Listed' } }, 'test');
+
+    // Assess
+    expect(value).toEqual({ plain: 'a,b', listed: ['a', 'b'] });
   });
 });

@@ -1,13 +1,15 @@
 /**
- * Offline evaluation of CloudFormation intrinsic functions. Nothing is deployed, so every `Ref` and
- * `Fn::GetAtt` is answered with a value of the shape CloudFormation would return for that resource type (an
- * ARN, a queue URL, a name), built from the resource's own name property when it has one. Resource schemas
- * and IAM ARN formats are then checked against realistic values instead of being skipped.
+ * Evaluation of CloudFormation intrinsic functions without CloudFormation. Nothing is deployed, so every `Ref`
+ * and `Fn::GetAtt` is answered with a value of the shape CloudFormation would return for that resource type
+ * (./resource-shapes), built from the resource's own name property when it has one. Two callers: the offline
+ * template checks (src/deploy), which check resource schemas and IAM ARN formats against realistic values,
+ * and the local stack (src/local/serverless), which reads `serverless.yml` into the resources it creates.
  */
 import { TemplateEvaluationError } from './errors';
+import { FAKE_UUID, GENERATED_SUFFIX, OPAQUE_SHAPE, RESOURCE_SHAPES, type ResourceFacts, type ResourceShape } from './resource-shapes';
 import { type CfnResource, type CfnTemplate, isRecord } from './template';
 
-/** The account, region and parameter values the template is evaluated with. */
+/** The account, region and parameter values the template is evaluated with, and what differs per caller. */
 export interface EvaluationContext {
   accountId: string;
   region: string;
@@ -15,6 +17,17 @@ export interface EvaluationContext {
   stackName: string;
   /** Values for the template's parameters; a parameter not given here takes its `Default`. */
   parameters: Record<string, string>;
+  /** Where the template sits in its file, put before every error path (`resources` in serverless.yml). */
+  templatePath?: string;
+  /** The endpoint URL of a service, such as the base of queue URLs; default `https://<service>.<region>.amazonaws.com`. */
+  endpointUrl?: (service: string) => string;
+  /** The suffix of a name CloudFormation would generate, in place of its random one; default a fixed sample. */
+  generatedNameSuffix?: (logicalId: string) => string;
+  /**
+   * The shape of resource types ./resource-shapes does not know. Without it their `Ref` is opaque and their
+   * attributes are refused, so the offline checks learn every shape they meet.
+   */
+  unknownTypeShape?: ResourceShape;
 }
 
 export const DEFAULT_EVALUATION_CONTEXT: Readonly<Omit<EvaluationContext, 'stackName' | 'parameters'>> = Object.freeze(
@@ -29,188 +42,6 @@ export interface ResolvedResource {
   logicalId: string;
   type: string;
   properties: Record<string, unknown>;
-}
-
-// Stands in for the random suffix CloudFormation appends to the names it generates.
-const GENERATED_SUFFIX = 'A1B2C3D4E5F6';
-
-interface ResourceShape {
-  /** The property that names the resource, when the template may set it. */
-  nameProperty?: string;
-  /** Lower-case only (S3 bucket names). */
-  lowerCase?: boolean;
-  maxNameLength?: number;
-  ref: (r: ResourceFacts) => unknown;
-  attributes: Record<string, (r: ResourceFacts) => unknown>;
-}
-
-interface ResourceFacts {
-  logicalId: string;
-  name: string;
-  arnPrefix: (service: string, global?: boolean) => string;
-  account: string;
-  region: string;
-  partition: string;
-  prop: (name: string) => unknown;
-}
-
-const FAKE_UUID = '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
-
-/** `FunctionName` of a version or alias: a name, or the ARN a `Ref`/`Fn::GetAtt` of the function gave. */
-function functionNameOf(r: ResourceFacts): string {
-  const value = r.prop('FunctionName');
-  return typeof value === 'string' ? (value.split(':function:')[1] ?? value) : r.logicalId;
-}
-
-function queueUrl(r: ResourceFacts): string {
-  return `https://sqs.${r.region}.amazonaws.com/${r.account}/${r.name}`;
-}
-
-const RESOURCE_SHAPES: Record<string, ResourceShape> = {
-  'AWS::S3::Bucket': {
-    nameProperty: 'BucketName',
-    lowerCase: true,
-    maxNameLength: 63,
-    ref: (r) => r.name,
-    attributes: {
-      Arn: (r) => `arn:${r.partition}:s3:::${r.name}`,
-      DomainName: (r) => `${r.name}.s3.amazonaws.com`,
-      RegionalDomainName: (r) => `${r.name}.s3.${r.region}.amazonaws.com`,
-      DualStackDomainName: (r) => `${r.name}.s3.dualstack.${r.region}.amazonaws.com`,
-      WebsiteURL: (r) => `http://${r.name}.s3-website-${r.region}.amazonaws.com`,
-    },
-  },
-  'AWS::SQS::Queue': {
-    nameProperty: 'QueueName',
-    maxNameLength: 80,
-    ref: queueUrl,
-    attributes: {
-      Arn: (r) => `${r.arnPrefix('sqs')}${r.name}`,
-      QueueName: (r) => r.name,
-      QueueUrl: queueUrl,
-    },
-  },
-  'AWS::DynamoDB::Table': {
-    nameProperty: 'TableName',
-    maxNameLength: 255,
-    ref: (r) => r.name,
-    attributes: {
-      Arn: (r) => `${r.arnPrefix('dynamodb')}table/${r.name}`,
-      StreamArn: (r) => `${r.arnPrefix('dynamodb')}table/${r.name}/stream/2026-01-01T00:00:00.000`,
-    },
-  },
-  'AWS::IAM::Role': {
-    nameProperty: 'RoleName',
-    maxNameLength: 64,
-    ref: (r) => r.name,
-    attributes: {
-      Arn: (r) => `${r.arnPrefix('iam', true)}role${typeof r.prop('Path') === 'string' ? r.prop('Path') : '/'}${r.name}`,
-      RoleId: () => `AROA${GENERATED_SUFFIX}XYZ`,
-    },
-  },
-  'AWS::IAM::ManagedPolicy': {
-    nameProperty: 'ManagedPolicyName',
-    maxNameLength: 128,
-    ref: (r) => `${r.arnPrefix('iam', true)}policy/${r.name}`,
-    attributes: { PolicyArn: (r) => `${r.arnPrefix('iam', true)}policy/${r.name}` },
-  },
-  'AWS::Lambda::Function': {
-    nameProperty: 'FunctionName',
-    maxNameLength: 64,
-    ref: (r) => r.name,
-    attributes: { Arn: (r) => `${r.arnPrefix('lambda')}function:${r.name}` },
-  },
-  'AWS::Lambda::Version': {
-    ref: (r) => `${r.arnPrefix('lambda')}function:${functionNameOf(r)}:1`,
-    attributes: { Version: () => '1', FunctionArn: (r) => `${r.arnPrefix('lambda')}function:${functionNameOf(r)}` },
-  },
-  'AWS::Lambda::Alias': {
-    nameProperty: 'Name',
-    ref: (r) => `${r.arnPrefix('lambda')}function:${functionNameOf(r)}:${r.name}`,
-    attributes: { AliasArn: (r) => `${r.arnPrefix('lambda')}function:${functionNameOf(r)}:${r.name}` },
-  },
-  'AWS::Lambda::EventSourceMapping': {
-    ref: () => FAKE_UUID,
-    attributes: {
-      Id: () => FAKE_UUID,
-      EventSourceMappingArn: (r) => `${r.arnPrefix('lambda')}event-source-mapping:${FAKE_UUID}`,
-    },
-  },
-  'AWS::Logs::LogGroup': {
-    nameProperty: 'LogGroupName',
-    maxNameLength: 512,
-    ref: (r) => r.name,
-    attributes: { Arn: (r) => `${r.arnPrefix('logs')}log-group:${r.name}:*` },
-  },
-  'AWS::SNS::Topic': {
-    nameProperty: 'TopicName',
-    maxNameLength: 256,
-    ref: (r) => `${r.arnPrefix('sns')}${r.name}`,
-    attributes: { TopicArn: (r) => `${r.arnPrefix('sns')}${r.name}`, TopicName: (r) => r.name },
-  },
-  'AWS::StepFunctions::StateMachine': {
-    nameProperty: 'StateMachineName',
-    maxNameLength: 80,
-    ref: (r) => `${r.arnPrefix('states')}stateMachine:${r.name}`,
-    attributes: { Arn: (r) => `${r.arnPrefix('states')}stateMachine:${r.name}`, Name: (r) => r.name },
-  },
-  'AWS::KMS::Key': {
-    ref: () => FAKE_UUID,
-    attributes: { Arn: (r) => `${r.arnPrefix('kms')}key/${FAKE_UUID}`, KeyId: () => FAKE_UUID },
-  },
-  'AWS::CloudWatch::Alarm': {
-    nameProperty: 'AlarmName',
-    maxNameLength: 255,
-    ref: (r) => r.name,
-    attributes: { Arn: (r) => `${r.arnPrefix('cloudwatch')}alarm:${r.name}` },
-  },
-  'AWS::Events::Rule': {
-    nameProperty: 'Name',
-    maxNameLength: 64,
-    ref: (r) => r.name,
-    attributes: { Arn: (r) => `${r.arnPrefix('events')}rule/${r.name}` },
-  },
-  'AWS::Scheduler::Schedule': {
-    nameProperty: 'Name',
-    maxNameLength: 64,
-    ref: (r) => r.name,
-    attributes: { Arn: (r) => `${r.arnPrefix('scheduler')}schedule/default/${r.name}` },
-  },
-  'AWS::Scheduler::ScheduleGroup': {
-    nameProperty: 'Name',
-    maxNameLength: 64,
-    ref: (r) => r.name,
-    attributes: { Arn: (r) => `${r.arnPrefix('scheduler')}schedule-group/${r.name}` },
-  },
-  'AWS::SageMaker::Model': {
-    nameProperty: 'ModelName',
-    maxNameLength: 63,
-    ref: (r) => `${r.arnPrefix('sagemaker')}model/${r.name.toLowerCase()}`,
-    attributes: { ModelName: (r) => r.name },
-  },
-  'AWS::SageMaker::EndpointConfig': {
-    nameProperty: 'EndpointConfigName',
-    maxNameLength: 63,
-    ref: (r) => `${r.arnPrefix('sagemaker')}endpoint-config/${r.name.toLowerCase()}`,
-    attributes: { EndpointConfigName: (r) => r.name },
-  },
-  'AWS::SageMaker::Endpoint': {
-    nameProperty: 'EndpointName',
-    maxNameLength: 63,
-    ref: (r) => `${r.arnPrefix('sagemaker')}endpoint/${r.name.toLowerCase()}`,
-    attributes: { EndpointName: (r) => r.name },
-  },
-  'AWS::SageMaker::ModelPackageGroup': {
-    nameProperty: 'ModelPackageGroupName',
-    maxNameLength: 63,
-    ref: (r) => `${r.arnPrefix('sagemaker')}model-package-group/${r.name.toLowerCase()}`,
-    attributes: { ModelPackageGroupArn: (r) => `${r.arnPrefix('sagemaker')}model-package-group/${r.name.toLowerCase()}` },
-  },
-};
-
-/** Resource types whose `Ref` is an opaque physical id that nothing in a template can usefully parse. */
-function opaqueRef(r: ResourceFacts): string {
-  return `${r.logicalId}-${GENERATED_SUFFIX}`;
 }
 
 const FN_KEYS = new Set([
@@ -250,8 +81,13 @@ export class TemplateEvaluator {
     readonly context: EvaluationContext,
   ) {}
 
+  /** `section` prefixed with where the template sits in its file: the error paths of template locations. */
+  private at(section: string): string {
+    return this.context.templatePath ? `${this.context.templatePath}.${section}` : section;
+  }
+
   /** Whether a named condition of the template holds. */
-  condition(name: string, path = `Conditions.${name}`): boolean {
+  condition(name: string, path = this.at(`Conditions.${name}`)): boolean {
     const cached = this.conditionCache.get(name);
     if (cached !== undefined) return cached;
     const definition = this.template.Conditions?.[name];
@@ -260,7 +96,7 @@ export class TemplateEvaluator {
     if (this.inProgress.has(key)) throw new TemplateEvaluationError(path, `condition "${name}" refers to itself`);
     this.inProgress.add(key);
     try {
-      const value = this.conditionValue(definition, `Conditions.${name}`);
+      const value = this.conditionValue(definition, this.at(`Conditions.${name}`));
       this.conditionCache.set(name, value);
       return value;
     } finally {
@@ -272,7 +108,7 @@ export class TemplateEvaluator {
   resourceExists(logicalId: string): boolean {
     const resource = this.template.Resources[logicalId];
     if (resource === undefined) return false;
-    return resource.Condition === undefined || this.condition(resource.Condition, `Resources.${logicalId}.Condition`);
+    return resource.Condition === undefined || this.condition(resource.Condition, this.at(`Resources.${logicalId}.Condition`));
   }
 
   /** Every resource that exists under this context, with its properties resolved. */
@@ -282,7 +118,7 @@ export class TemplateEvaluator {
     for (const [logicalId, resource] of Object.entries(this.template.Resources)) {
       try {
         if (!this.resourceExists(logicalId)) continue;
-        const properties = this.resolve(resource.Properties ?? {}, `Resources.${logicalId}.Properties`);
+        const properties = this.resolve(resource.Properties ?? {}, this.at(`Resources.${logicalId}.Properties`));
         resolved.push({ logicalId, type: resource.Type, properties: properties as Record<string, unknown> });
       } catch (error) {
         if (!(error instanceof TemplateEvaluationError)) throw error;
@@ -343,15 +179,22 @@ export class TemplateEvaluator {
         throw new TemplateEvaluationError(path, `parameter "${name}" has no Default and no value was given`);
       }
       const text = String(raw);
-      return parameter.Type === 'CommaDelimitedList' || parameter.Type.startsWith('List<') ? text.split(',') : text;
+      const type = String(parameter.Type ?? 'String');
+      return type === 'CommaDelimitedList' || type.startsWith('List<') ? text.split(',') : text;
     }
     const resource = this.template.Resources[name];
     if (resource === undefined) {
       throw new TemplateEvaluationError(path, `Ref to "${name}", which is no parameter, pseudo parameter or resource`);
     }
     this.assertExists(name, path);
-    const shape = RESOURCE_SHAPES[resource.Type];
-    return shape ? shape.ref(this.facts(name, resource, shape, path)) : opaqueRef(this.facts(name, resource, undefined, path));
+    return this.shapeOf(resource).ref(this.facts(name, resource, path));
+  }
+
+  /** The physical name of a resource: its name property's value, else the name CloudFormation would generate. */
+  physicalName(logicalId: string, path: string): string {
+    const resource = this.template.Resources[logicalId];
+    if (resource === undefined) throw new TemplateEvaluationError(path, `"${logicalId}" is no resource of the template`);
+    return this.physicalNameOf(logicalId, resource, path);
   }
 
   /** What `{ "Fn::GetAtt": [logicalId, attribute] }` gives, in the shape CloudFormation documents. */
@@ -359,15 +202,18 @@ export class TemplateEvaluator {
     const resource = this.template.Resources[logicalId];
     if (resource === undefined) throw new TemplateEvaluationError(path, `Fn::GetAtt of unknown resource "${logicalId}"`);
     this.assertExists(logicalId, path);
-    const shape = RESOURCE_SHAPES[resource.Type];
-    const attributeValue = shape?.attributes[attribute];
-    if (shape === undefined || attributeValue === undefined) {
+    const attributeValue = this.shapeOf(resource).attributes[attribute];
+    if (attributeValue === undefined) {
       throw new TemplateEvaluationError(
         path,
-        `no offline value for Fn::GetAtt ${logicalId}.${attribute} (type ${resource.Type}); teach src/deploy/intrinsics.ts its shape`,
+        `no offline value for Fn::GetAtt ${logicalId}.${attribute} (type ${resource.Type}); teach src/cloudformation/resource-shapes.ts its shape`,
       );
     }
-    return attributeValue(this.facts(logicalId, resource, shape, path));
+    return attributeValue(this.facts(logicalId, resource, path));
+  }
+
+  private shapeOf(resource: CfnResource): ResourceShape {
+    return RESOURCE_SHAPES[resource.Type] ?? this.context.unknownTypeShape ?? OPAQUE_SHAPE;
   }
 
   private assertExists(logicalId: string, path: string): void {
@@ -376,41 +222,45 @@ export class TemplateEvaluator {
     }
   }
 
-  private facts(logicalId: string, resource: CfnResource, shape: ResourceShape | undefined, path: string): ResourceFacts {
+  private facts(logicalId: string, resource: CfnResource, path: string): ResourceFacts {
     const { context } = this;
     return {
       logicalId,
-      name: this.physicalName(logicalId, resource, shape, path),
+      name: this.physicalNameOf(logicalId, resource, path),
       account: context.accountId,
       region: context.region,
       partition: context.partition,
       arnPrefix: (service, global = false) =>
         `arn:${context.partition}:${service}:${global ? '' : context.region}:${context.accountId}:`,
-      prop: (name) => this.resolve(resource.Properties?.[name], `Resources.${logicalId}.Properties.${name}`),
+      endpointUrl: (service) => context.endpointUrl?.(service) ?? `https://${service}.${context.region}.amazonaws.com`,
+      prop: (name) => this.resolve(resource.Properties?.[name], this.at(`Resources.${logicalId}.Properties.${name}`)),
     };
   }
 
-  private physicalName(logicalId: string, resource: CfnResource, shape: ResourceShape | undefined, path: string): string {
+  private physicalNameOf(logicalId: string, resource: CfnResource, path: string): string {
     const cached = this.nameCache.get(logicalId);
     if (cached !== undefined) return cached;
     const key = `name:${logicalId}`;
     if (this.inProgress.has(key)) throw new TemplateEvaluationError(path, `the name of "${logicalId}" refers to itself`);
     this.inProgress.add(key);
     try {
+      const shape = this.shapeOf(resource);
+      const declared = shape.nameProperty ? resource.Properties?.[shape.nameProperty] : undefined;
+      // AWS::NoValue removes the name property, and CloudFormation then generates a name.
+      const resolved = declared === undefined ? NO_VALUE : this.resolve(declared, this.at(`Resources.${logicalId}.Properties.${shape.nameProperty}`));
       let name: string;
-      const declared = shape?.nameProperty ? resource.Properties?.[shape.nameProperty] : undefined;
-      if (declared !== undefined) {
-        const resolved = this.resolve(declared, `Resources.${logicalId}.Properties.${shape!.nameProperty}`);
+      if (resolved !== NO_VALUE) {
         if (typeof resolved !== 'string') {
           throw new TemplateEvaluationError(path, `the name of "${logicalId}" does not resolve to a string`);
         }
         name = resolved;
       } else {
-        name = `${this.context.stackName}-${logicalId}-${GENERATED_SUFFIX}`;
-        if (shape?.maxNameLength !== undefined && name.length > shape.maxNameLength) {
-          name = `${name.slice(0, shape.maxNameLength - GENERATED_SUFFIX.length - 1)}-${GENERATED_SUFFIX}`;
+        const suffix = this.context.generatedNameSuffix?.(logicalId) ?? GENERATED_SUFFIX;
+        name = `${this.context.stackName}-${logicalId}-${suffix}`;
+        if (shape.maxNameLength !== undefined && name.length > shape.maxNameLength) {
+          name = `${name.slice(0, shape.maxNameLength - suffix.length - 1)}-${suffix}`;
         }
-        if (shape?.lowerCase) name = name.toLowerCase();
+        if (shape.lowerCase) name = name.toLowerCase();
       }
       this.nameCache.set(logicalId, name);
       return name;
