@@ -42,6 +42,14 @@ export interface FaultProxy {
    * Injecting again for the same operation replaces what was pending.
    */
   inject(operation: string, times: number, options?: { fault?: InjectedFault; after?: string; lose?: boolean }): void;
+  /**
+   * Holds the next call of `operation` until `action` has settled, then handles it as usual: what another
+   * client does at exactly that moment (a rival deployment creating the same endpoint between a look-up and
+   * a create). The call goes on even when `action` fails; the failure is kept in {@link FaultProxy.hookErrors}.
+   */
+  beforeNext(operation: string, action: () => Promise<unknown>): void;
+  /** Errors of `beforeNext` actions, in order. */
+  readonly hookErrors: readonly unknown[];
   /** Faults still to be answered, by operation. */
   pending(): Record<string, number>;
   /** Every request seen, in order of arrival. */
@@ -107,9 +115,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   }
   const faults = new Map<string, { remaining: number; fault: InjectedFault; after?: string; lose?: boolean }>();
   const requests: ProxiedRequest[] = [];
+  const hooks = new Map<string, () => Promise<unknown>>();
+  const hookErrors: unknown[] = [];
 
-  const server = createServer((req, res) => {
-    const operation = targetOperationOf(req);
+  const handle = (req: IncomingMessage, res: ServerResponse, operation: string | undefined): void => {
     const entry = operation === undefined ? undefined : faults.get(operation);
     if (operation !== undefined && entry && entry.after === undefined && !entry.lose) {
       entry.remaining -= 1;
@@ -144,6 +153,17 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       else sendFault(res, { code: 'ServiceUnavailable', status: 503, message: `fault proxy: upstream ${target} failed: ${error.message}` });
     });
     req.pipe(forward);
+  };
+
+  const server = createServer((req, res) => {
+    const operation = targetOperationOf(req);
+    const hook = operation === undefined ? undefined : hooks.get(operation);
+    if (hook === undefined) return handle(req, res, operation);
+    hooks.delete(operation!);
+    // The request stays paused (nothing reads it) while the action runs, so its body waits intact.
+    void hook()
+      .catch((error: unknown) => void hookErrors.push(error))
+      .then(() => handle(req, res, operation));
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
@@ -155,6 +175,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    hookErrors,
     inject(operation, times, { fault = THROTTLING, after, lose } = {}) {
       checkFault(operation, times, fault);
       if (after !== undefined && !OPERATION_NAME.test(after)) {
@@ -162,11 +183,19 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       }
       faults.set(operation, { remaining: times, fault, ...(after !== undefined ? { after } : {}), ...(lose ? { lose } : {}) });
     },
+    beforeNext(operation, action) {
+      if (!OPERATION_NAME.test(operation)) {
+        throw new FaultProxyConfigError(`operation must be an API operation name such as CreateEndpoint; got ${JSON.stringify(operation)}`);
+      }
+      hooks.set(operation, action);
+    },
     pending() {
       return Object.fromEntries([...faults].map(([operation, entry]) => [operation, entry.remaining]));
     },
     reset() {
       faults.clear();
+      hooks.clear();
+      hookErrors.length = 0;
       requests.length = 0;
     },
     close() {

@@ -105,6 +105,36 @@ describe('Function: startFaultProxy', () => {
     ]);
   });
 
+  it('with beforeNext, holds the next call of an operation until an action has run, then forwards it once', async () => {
+    // Prepare: the action itself calls the service, as a rival client would, and the second hook fails.
+    proxy.beforeNext('DescribeEndpoint', async () => {
+      served.push('action started');
+      await outcome(new ListModelsCommand({}));
+      served.push('action done');
+    });
+
+    // Act
+    const held = await outcome(new DescribeEndpointCommand({ EndpointName: 'e' }));
+    const next = await outcome(new DescribeEndpointCommand({ EndpointName: 'e' }));
+    proxy.beforeNext('ListModels', () => Promise.reject(new Error('rival failed')));
+    const afterFailedAction = await outcome(new ListModelsCommand({}));
+
+    // Assess
+    expect([held, next, afterFailedAction]).toEqual(['ok', 'ok', 'ok']);
+    expect(served).toEqual([
+      'action started',
+      'SageMaker.ListModels {}',
+      'action done',
+      'SageMaker.DescribeEndpoint {"EndpointName":"e"}',
+      'SageMaker.DescribeEndpoint {"EndpointName":"e"}',
+      'SageMaker.ListModels {}',
+    ]);
+    expect(proxy.hookErrors.map((error) => (error as Error).message)).toEqual(['rival failed']);
+    expect(() => proxy.beforeNext('create-endpoint', async () => undefined)).toThrow(
+      new FaultProxyConfigError('operation must be an API operation name such as CreateEndpoint; got "create-endpoint"'),
+    );
+  });
+
   it('refuses faults it cannot inject and targets that are not http URLs, naming the setting and the rule', async () => {
     // Act
     const attempts = [
