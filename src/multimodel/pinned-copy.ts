@@ -1,9 +1,10 @@
 /**
- * Server-side copy of an artifact to its live key, pinned to the exact object the event announced:
- * every request carries `x-amz-copy-source-if-match` with its ETag, so if the drop was replaced in
- * the meantime S3 answers 412 and nothing half-new is written. `CopyObject` handles up to 5 GiB; larger
- * objects go through a multipart upload of `UploadPartCopy` parts, each pinned the same way, and the
- * upload is aborted if any step fails so no orphaned parts are left to bill.
+ * Server-side copy of an object pinned to the exact object its caller saw (registration: the artifact the
+ * event announced; the command line: the source it looked up): every request carries
+ * `x-amz-copy-source-if-match` with its ETag, so if the source was replaced in the meantime S3 answers 412
+ * and nothing half-new is written. `CopyObject` handles up to 5 GiB; larger objects go through a multipart
+ * upload of `UploadPartCopy` parts, each pinned the same way, and the upload is aborted if any step fails so
+ * no orphaned parts are left to bill.
  */
 import {
   AbortMultipartUploadCommand,
@@ -26,28 +27,38 @@ export class DestinationExistsError extends Error {
   }
 }
 
-/** The source object no longer has the ETag of the event: a newer upload replaced (or deleted) it. */
+/** The source object no longer has the ETag the copy was pinned to: a newer upload replaced (or deleted) it. */
 export class SourceSupersededError extends Error {
   override readonly name = 'SourceSupersededError';
   constructor(
     readonly sourceKey: string,
     readonly eTag: string,
+    options?: { cause: unknown },
   ) {
-    super(`source "${sourceKey}" no longer has ETag ${eTag}: it was replaced or deleted after the event`);
+    super(`source "${sourceKey}" no longer has ETag ${eTag}: it was replaced or deleted after that ETag was read`, options);
   }
 }
 
 export interface PinnedCopyRequest {
-  bucket: string;
+  /** Bucket of the source; the destination's (`bucket`) when absent. */
+  sourceBucket?: string;
   sourceKey: string;
-  /** ETag of the object the event announced (quotes optional). */
+  /** ETag of the source object the copy is pinned to (quotes optional). */
   eTag: string;
   /** Size of that object, which decides between a single copy and a multipart copy. */
   sizeBytes: number;
+  /** Bucket of the destination. */
+  bucket: string;
   destinationKey: string;
-  /** Stored as user metadata on the copy; values must be ASCII. */
+  /**
+   * With `metadata` or `contentType`, the copy stores these (content type `application/gzip` unless given)
+   * instead of the source's. Without either, a single CopyObject keeps the source's metadata, and a
+   * multipart copy, which copies none, stores `sourceContentType`. Metadata values must be ASCII.
+   */
   metadata?: Record<string, string>;
   contentType?: string;
+  /** The source's content type, for a multipart copy that does not replace it (see `metadata`). */
+  sourceContentType?: string;
   /**
    * Send `If-None-Match: *` with the write (CopyObject, or CompleteMultipartUpload), so S3 itself
    * refuses to overwrite an existing destination even when two copies race.
@@ -58,6 +69,8 @@ export interface PinnedCopyRequest {
 export interface PinnedCopyResult {
   method: 'copy-object' | 'multipart';
   parts: number;
+  /** ETag of the new object, as S3 answered it (quoted); absent when the answer carried none. */
+  eTag?: string;
 }
 
 /** How many `UploadPartCopy` requests run at once: S3 does the work, so a few in flight suffice. */
@@ -73,13 +86,20 @@ function quoted(eTag: string): string {
   return `"${bare}"`;
 }
 
+/** What the copy stores as content type and metadata: replaced when the caller gives either, else the source's. */
+function replacedMetadata(request: PinnedCopyRequest): { ContentType: string; Metadata?: Record<string, string> } | undefined {
+  if (request.metadata === undefined && request.contentType === undefined) return undefined;
+  return { ContentType: request.contentType ?? 'application/gzip', ...(request.metadata ? { Metadata: request.metadata } : {}) };
+}
+
 function isPreconditionFailure(error: unknown): boolean {
   return httpStatus(error) === 412 || errorName(error) === 'PreconditionFailed' || errorName(error) === 'NoSuchKey';
 }
 
 /**
- * The part size for a multipart copy of `sizeBytes`: the configured size, raised when the object
- * would otherwise need more than S3's 10,000 parts, and never below S3's 5 MiB minimum.
+ * The part size for a multipart copy (or upload) of `sizeBytes`: the configured size, raised when the
+ * object would otherwise need more than S3's 10,000 parts, never below S3's 5 MiB minimum nor above its
+ * 5 GiB maximum.
  */
 export function partSizeFor(sizeBytes: number, configured: number): number {
   const needed = Math.ceil(sizeBytes / MAX_PARTS);
@@ -92,31 +112,31 @@ export function partSizeFor(sizeBytes: number, configured: number): number {
  * @throws SourceSupersededError when S3 answers 412 (or the source is gone).
  */
 export async function copyPinned(s3: S3Client, request: PinnedCopyRequest, settings: CopySettings): Promise<PinnedCopyResult> {
-  const copySource = copySourceOf(request.bucket, request.sourceKey);
+  const copySource = copySourceOf(request.sourceBucket ?? request.bucket, request.sourceKey);
   const ifMatch = quoted(request.eTag);
   const threshold = Math.min(settings.multipartThresholdBytes, MAX_SINGLE_COPY_BYTES);
   try {
     if (request.sizeBytes <= threshold) {
-      await s3.send(
+      const replaced = replacedMetadata(request);
+      const result = await s3.send(
         new CopyObjectCommand({
           Bucket: request.bucket,
           Key: request.destinationKey,
           CopySource: copySource,
           CopySourceIfMatch: ifMatch,
-          MetadataDirective: 'REPLACE',
-          ContentType: request.contentType ?? 'application/gzip',
-          ...(request.metadata ? { Metadata: request.metadata } : {}),
+          ...(replaced ? { MetadataDirective: 'REPLACE', ...replaced } : {}),
           ...(request.failIfExists ? { IfNoneMatch: '*' } : {}),
         }),
       );
-      return { method: 'copy-object', parts: 1 };
+      const eTag = result.CopyObjectResult?.ETag;
+      return { method: 'copy-object', parts: 1, ...(eTag ? { eTag } : {}) };
     }
     return await multipartCopy(s3, request, copySource, ifMatch, partSizeFor(request.sizeBytes, settings.partSizeBytes));
   } catch (error) {
     if (!isPreconditionFailure(error)) throw error;
     // One 412 covers both conditions: the source changed, or (with failIfExists) the destination exists.
     if (request.failIfExists && (await destinationExists(s3, request))) throw new DestinationExistsError(request.destinationKey);
-    throw new SourceSupersededError(request.sourceKey, request.eTag);
+    throw new SourceSupersededError(request.sourceKey, request.eTag, { cause: error });
   }
 }
 
@@ -137,14 +157,8 @@ async function multipartCopy(
   ifMatch: string,
   partSize: number,
 ): Promise<PinnedCopyResult> {
-  const created = await s3.send(
-    new CreateMultipartUploadCommand({
-      Bucket: request.bucket,
-      Key: request.destinationKey,
-      ContentType: request.contentType ?? 'application/gzip',
-      ...(request.metadata ? { Metadata: request.metadata } : {}),
-    }),
-  );
+  const stored = replacedMetadata(request) ?? (request.sourceContentType ? { ContentType: request.sourceContentType } : {});
+  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: request.bucket, Key: request.destinationKey, ...stored }));
   const uploadId = created.UploadId;
   if (!uploadId) throw new Error(`CreateMultipartUpload for "${request.destinationKey}" returned no UploadId`);
   const partCount = Math.ceil(request.sizeBytes / partSize);
@@ -183,7 +197,7 @@ async function multipartCopy(
     const settled = await Promise.allSettled(Array.from({ length: Math.min(PART_COPY_CONCURRENCY, partCount) }, worker));
     const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (failure) throw failure.reason;
-    await s3.send(
+    const completed = await s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: request.bucket,
         Key: request.destinationKey,
@@ -192,7 +206,7 @@ async function multipartCopy(
         ...(request.failIfExists ? { IfNoneMatch: '*' } : {}),
       }),
     );
-    return { method: 'multipart', parts: partCount };
+    return { method: 'multipart', parts: partCount, ...(completed.ETag ? { eTag: completed.ETag } : {}) };
   } catch (error) {
     // Abort so no parts linger; its own failure must not hide the error that caused it.
     await s3

@@ -14,15 +14,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../../src/cli/errors';
-import {
-  copyObject,
-  encodeCopySource,
-  fileSize,
-  isSinglePartUpload,
-  MAX_SINGLE_COPY_BYTES,
-  partSizeFor,
-  uploadFile,
-} from '../../src/cli/s3-transfer';
+import { copyObject, fileSize, isSinglePartUpload, uploadFile } from '../../src/cli/s3-transfer';
+import { MAX_SINGLE_COPY_BYTES } from '../../src/multimodel/config';
+import { partSizeFor } from '../../src/multimodel/pinned-copy';
 
 const GiB = 1024 ** 3;
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
@@ -96,7 +90,7 @@ describe('Function: copyObject', () => {
     expect(s3Mock.commandCalls(CreateMultipartUploadCommand)[0]!.args[0].input.ContentType).toBe('application/gzip');
   });
 
-  it('aborts the multipart copy when a part fails, and reports the failure', async () => {
+  it('aborts the multipart copy when a part fails, and reports the source as replaced', async () => {
     // Prepare
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 6 * GiB, ETag: '"big"' });
     s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u2' });
@@ -109,7 +103,7 @@ describe('Function: copyObject', () => {
     const copy = copyObject(s3, { bucket: 'src', key: 'big.tar.gz' }, { bucket: 'dst', key: 'k.tar.gz' });
 
     // Assess
-    await expect(copy).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    await expect(copy).rejects.toMatchObject({ name: 'SourceSupersededError', cause: { name: 'PreconditionFailed' } });
     expect(s3Mock.commandCalls(AbortMultipartUploadCommand)[0]!.args[0].input).toEqual({ Bucket: 'dst', Key: 'k.tar.gz', UploadId: 'u2' });
     expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   });
@@ -148,12 +142,5 @@ describe('Function: uploadFile', () => {
     await expect(fileSize(join(dir, 'nope'), '--sample')).rejects.toThrow(InvalidInputError);
     await expect(fileSize(join(dir, 'nope'), '--sample')).rejects.toThrow(/^invalid --sample ".*nope": no such file$/);
     await expect(fileSize(dir, 'file')).rejects.toThrow(/^invalid file ".*": must be a regular file$/);
-  });
-});
-
-describe('Function: encodeCopySource', () => {
-  it('URL-encodes each key segment and keeps the slashes', () => {
-    // Assess
-    expect(encodeCopySource('b', 'a b/c+d/é.tar.gz')).toBe('b/a%20b/c%2Bd/%C3%A9.tar.gz');
   });
 });

@@ -37,6 +37,7 @@ function throttled(): S3ServiceException {
 describe('Function: copySourceOf', () => {
   it('URL-encodes each key segment, keeping the slashes', () => {
     expect(copySourceOf('b', 'incoming/ep/my model+1/é.tar.gz')).toBe('b/incoming/ep/my%20model%2B1/%C3%A9.tar.gz');
+    expect(copySourceOf('b', 'a b/c+d/é.tar.gz')).toBe('b/a%20b/c%2Bd/%C3%A9.tar.gz');
   });
 });
 
@@ -78,6 +79,24 @@ describe('Function: copyPinned', () => {
       MetadataDirective: 'REPLACE',
       ContentType: 'application/gzip',
       Metadata: { sha256: 'f'.repeat(64) },
+    });
+  });
+
+  it('copies from another bucket keeping the source metadata when none is given, and returns the new ETag', async () => {
+    // Prepare
+    s3Mock.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"new"' } });
+    const { metadata: _metadata, ...plain } = request;
+
+    // Act
+    const result = await copyPinned(s3, { ...plain, sourceBucket: 'elsewhere' }, settings);
+
+    // Assess
+    expect(result).toEqual({ method: 'copy-object', parts: 1, eTag: '"new"' });
+    expect(s3Mock.commandCalls(CopyObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: 'bucket',
+      Key: request.destinationKey,
+      CopySource: 'elsewhere/incoming/ep/my%20model%2B1.tar.gz',
+      CopySourceIfMatch: '"abc123"',
     });
   });
 
