@@ -116,7 +116,8 @@ describe('Function: startLocalStack with a bad serverless.yml', () => {
 describe('Function: parseLocalArgs', () => {
   it('reads the documented options', () => {
     expect(parseLocalArgs(['--port', '0', '--data-dir', 'd', '--ephemeral', '--time-scale', '0.01'])).toMatchObject({ port: 0, dataDir: 'd', ephemeral: true, timeScale: 0.01 });
-    expect(parseLocalArgs([])).toMatchObject({ port: 4566, dataDir: '.local', ephemeral: false });
+    expect(parseLocalArgs([])).toMatchObject({ port: 4566, dataDir: '.local', ephemeral: false, triggerSchedules: false });
+    expect(parseLocalArgs(['--trigger-schedules', '--stage', 'qa', '--config', 'other.yml'])).toMatchObject({ triggerSchedules: true, serverlessYml: 'other.yml', options: { stage: 'qa' } });
   });
 
   it('runs 100 times faster than AWS unless --time-scale or SMHOST_TIME_SCALE says otherwise', () => {
