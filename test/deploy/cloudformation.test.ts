@@ -1,82 +1,49 @@
 import { spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { archiveLimitsFromEnv, DEFAULT_ARCHIVE_LIMITS } from '../../src/artifacts/limits';
 import { stackNames } from '../../src/aws/stack-names';
 import {
   cfnSchemasDir,
   checkTemplate,
-  type CheckTemplateOptions,
   formatFinding,
   loadTemplateCheckData,
-  type PackagedService,
   PackageFailedError,
   packageService,
   readZipEntries,
   type TemplateCheckData,
 } from '../../src/deploy';
-import { type ResolvedResource, TemplateEvaluator } from '../../src/cloudformation';
+import type { ResolvedResource } from '../../src/cloudformation';
+import {
+  propertiesOf,
+  roleStatements,
+  SAMPLE_ALARM_TOPIC,
+  SAMPLE_CHECK_OPTIONS,
+  SAMPLE_KMS_KEY,
+  TEST_ACCOUNT,
+  usePackagedService,
+} from '../support/packaged-template';
 
-const ACCOUNT = '123456789012';
-const KMS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9`;
-const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:smhost-alarms`;
-const OPTIONS: CheckTemplateOptions = {
-  accountId: ACCOUNT,
-  stackName: 'smhost-dev',
-  parameterSamples: { ArtifactsKmsKeyArn: [KMS_KEY], AlarmTopicArn: [TOPIC], RetainVersions: ['3'] },
-};
-
-let workDir: string;
-let packaged: PackagedService;
+const service = usePackagedService('smhost-package-');
 let data: TemplateCheckData;
 
-beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'smhost-package-'));
+beforeAll(() => {
   data = loadTemplateCheckData(cfnSchemasDir());
-  packaged = await packageService({ outDir: join(workDir, 'package') });
-}, 240_000);
-
-afterAll(() => {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
-
-function resolvedWith(parameters: Record<string, string> = {}): Map<string, ResolvedResource> {
-  const evaluator = new TemplateEvaluator(packaged.template, {
-    accountId: ACCOUNT,
-    region: 'us-east-1',
-    partition: 'aws',
-    stackName: 'smhost-dev',
-    parameters,
-  });
-  const { resolved, errors } = evaluator.resources();
-  expect(errors.map((e) => e.message)).toEqual([]);
-  return new Map(resolved.map((r) => [r.logicalId, r]));
-}
-
-function props(resources: Map<string, ResolvedResource>, logicalId: string): Record<string, any> {
-  const resource = resources.get(logicalId);
-  if (!resource) throw new Error(`no resource ${logicalId} in the packaged template`);
-  return resource.properties;
-}
-
-function roleStatements(resources: Map<string, ResolvedResource>): Record<string, any>[] {
-  return props(resources, 'RegisterArtifactsRole').Policies.flatMap((p: any) => p.PolicyDocument.Statement);
-}
 
 describe('Function: packageService', () => {
   it('packages serverless.yml offline, with no AWS credentials, into the given directory', () => {
     // Assess
-    expect(packaged.templatePath).toBe(join(workDir, 'package', 'cloudformation-template-update-stack.json'));
-    expect(Object.keys(packaged.functionZips).sort()).toEqual(['prepareWorkflow', 'registerArtifacts']);
-    expect(packaged.template.Resources.RegisterArtifactsLambdaFunction?.Type).toBe('AWS::Lambda::Function');
+    expect(service.packaged.templatePath).toBe(join(service.workDir, 'package', 'cloudformation-template-update-stack.json'));
+    expect(Object.keys(service.packaged.functionZips).sort()).toEqual(['prepareWorkflow', 'registerArtifacts']);
+    expect(service.packaged.template.Resources.RegisterArtifactsLambdaFunction?.Type).toBe('AWS::Lambda::Function');
   });
 
   it('bundles each function into one minified ES module with the AWS SDK inside', () => {
     // Prepare
-    const entries = readZipEntries(packaged.functionZips.registerArtifacts!);
+    const entries = readZipEntries(service.packaged.functionZips.registerArtifacts!);
 
     // Act
     const code = entries[0]!.read().toString('utf8');
@@ -92,7 +59,7 @@ describe('Function: packageService', () => {
     expect(code).not.toContain('sourceMappingURL');
     // Minified: long lines, few of them.
     expect(code.length / code.split('\n').length).toBeGreaterThan(2_000);
-    expect(packaged.template.Resources.RegisterArtifactsLambdaFunction?.Properties?.Handler).toBe(
+    expect(service.packaged.template.Resources.RegisterArtifactsLambdaFunction?.Properties?.Handler).toBe(
       'functions/register-artifacts.handler',
     );
   });
@@ -102,11 +69,11 @@ describe('Function: packageService', () => {
     ['prepareWorkflow', 'PrepareWorkflowLambdaFunction'],
   ])('produces a %s bundle that loads on Node 22 and exports the handler', (name, logicalId) => {
     // Prepare
-    const entry = readZipEntries(packaged.functionZips[name]!)[0]!;
-    const file = join(workDir, 'unzipped', entry.name);
+    const entry = readZipEntries(service.packaged.functionZips[name]!)[0]!;
+    const file = join(service.workDir, 'unzipped', entry.name);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, entry.read());
-    const variables = props(resolvedWith(), logicalId).Environment.Variables;
+    const variables = propertiesOf(service.resolvedWith(), logicalId).Environment.Variables;
 
     // Act
     const run = spawnSync(
@@ -124,7 +91,7 @@ describe('Function: packageService', () => {
 describe('Function: packageService (failure)', () => {
   it('fails with osls\'s own reason when a configuration needs AWS credentials, since it runs without any', async () => {
     // Prepare
-    const serviceDir = join(workDir, 'needs-credentials');
+    const serviceDir = join(service.workDir, 'needs-credentials');
     mkdirSync(serviceDir, { recursive: true });
     writeFileSync(
       join(serviceDir, 'serverless.yml'),
@@ -144,7 +111,7 @@ describe('Function: packageService (failure)', () => {
 describe('Function: checkTemplate (the packaged template)', () => {
   it('finds nothing wrong, for every combination of parameter values', () => {
     // Act
-    const findings = checkTemplate(packaged.template, data, OPTIONS);
+    const findings = checkTemplate(service.packaged.template, data, SAMPLE_CHECK_OPTIONS);
 
     // Assess
     expect(findings.map(formatFinding)).toEqual([]);
@@ -152,21 +119,21 @@ describe('Function: checkTemplate (the packaged template)', () => {
 
   it('names the resources exactly as src/aws/stack-names.ts derives them', () => {
     // Prepare
-    const expected = stackNames({ service: 'smhost', stage: 'dev', accountId: ACCOUNT, env: {} });
+    const expected = stackNames({ service: 'smhost', stage: 'dev', accountId: TEST_ACCOUNT, env: {} });
 
     // Act
-    const resources = resolvedWith();
+    const resources = service.resolvedWith();
 
     // Assess
-    expect(props(resources, 'ArtifactsBucket').BucketName).toBe(expected.bucket);
-    expect(props(resources, 'RegistryTable').TableName).toBe(expected.registryTable);
-    expect(props(resources, 'ArtifactEventsQueue').QueueName).toBe(expected.queue);
-    expect(props(resources, 'ArtifactEventsDeadLetterQueue').QueueName).toBe(expected.deadLetterQueue);
+    expect(propertiesOf(resources, 'ArtifactsBucket').BucketName).toBe(expected.bucket);
+    expect(propertiesOf(resources, 'RegistryTable').TableName).toBe(expected.registryTable);
+    expect(propertiesOf(resources, 'ArtifactEventsQueue').QueueName).toBe(expected.queue);
+    expect(propertiesOf(resources, 'ArtifactEventsDeadLetterQueue').QueueName).toBe(expected.deadLetterQueue);
   });
 
   it('gives registerArtifacts exactly the environment its handler reads, archive limits equal to the defaults', () => {
     // Act
-    const variables = props(resolvedWith(), 'RegisterArtifactsLambdaFunction').Environment.Variables;
+    const variables = propertiesOf(service.resolvedWith(), 'RegisterArtifactsLambdaFunction').Environment.Variables;
 
     // Assess
     expect(Object.keys(variables).sort()).toEqual(
@@ -187,7 +154,7 @@ describe('Function: checkTemplate (the packaged template)', () => {
       ].sort(),
     );
     expect(variables).toMatchObject({
-      ARTIFACTS_BUCKET: `smhost-dev-artifacts-${ACCOUNT}`,
+      ARTIFACTS_BUCKET: `smhost-dev-artifacts-${TEST_ACCOUNT}`,
       REGISTRY_TABLE: 'smhost-dev-registry',
       INCOMING_PREFIX: 'incoming/',
       MODELS_PREFIX: 'models/',
@@ -200,15 +167,15 @@ describe('Function: checkTemplate (the packaged template)', () => {
 
   it('runs registerArtifacts on Node 22, arm64, fed by the queue in batches with partial failures', () => {
     // Act
-    const resources = resolvedWith();
-    const fn = props(resources, 'RegisterArtifactsLambdaFunction');
+    const resources = service.resolvedWith();
+    const fn = propertiesOf(resources, 'RegisterArtifactsLambdaFunction');
     const mapping = [...resources.values()].find((r) => r.type === 'AWS::Lambda::EventSourceMapping')!.properties;
-    const queue = props(resources, 'ArtifactEventsQueue');
+    const queue = propertiesOf(resources, 'ArtifactEventsQueue');
 
     // Assess
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], FunctionName: 'smhost-dev-registerArtifacts' });
     expect(mapping).toMatchObject({
-      EventSourceArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:smhost-dev-artifact-events`,
+      EventSourceArn: `arn:aws:sqs:us-east-1:${TEST_ACCOUNT}:smhost-dev-artifact-events`,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: expect.any(Number) },
     });
@@ -216,17 +183,17 @@ describe('Function: checkTemplate (the packaged template)', () => {
     expect(mapping.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
     expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn.Timeout);
     expect(queue.RedrivePolicy).toEqual({
-      deadLetterTargetArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:smhost-dev-artifact-events-dlq`,
+      deadLetterTargetArn: `arn:aws:sqs:us-east-1:${TEST_ACCOUNT}:smhost-dev-artifact-events-dlq`,
       maxReceiveCount: expect.any(Number),
     });
   });
 
   it('notifies the queue of .tar.gz created under incoming/ and of removals under models/', () => {
     // Act
-    const bucket = props(resolvedWith(), 'ArtifactsBucket');
+    const bucket = propertiesOf(service.resolvedWith(), 'ArtifactsBucket');
 
     // Assess
-    const queueArn = `arn:aws:sqs:us-east-1:${ACCOUNT}:smhost-dev-artifact-events`;
+    const queueArn = `arn:aws:sqs:us-east-1:${TEST_ACCOUNT}:smhost-dev-artifact-events`;
     expect(bucket.NotificationConfiguration).toEqual({
       QueueConfigurations: [
         {
@@ -241,28 +208,28 @@ describe('Function: checkTemplate (the packaged template)', () => {
         },
       ],
     });
-    expect(packaged.template.Resources.ArtifactsBucket?.DependsOn).toContain('ArtifactEventsQueuePolicy');
+    expect(service.packaged.template.Resources.ArtifactsBucket?.DependsOn).toContain('ArtifactEventsQueuePolicy');
   });
 
   it('encrypts the bucket with SSE-S3 by default, and with the KMS key (usable by the role) when one is given', () => {
     // Act
-    const byDefault = resolvedWith();
-    const withKey = resolvedWith({ ArtifactsKmsKeyArn: KMS_KEY });
+    const byDefault = service.resolvedWith();
+    const withKey = service.resolvedWith({ ArtifactsKmsKeyArn: SAMPLE_KMS_KEY });
 
     // Assess
     const rule = (r: Map<string, ResolvedResource>) =>
-      props(r, 'ArtifactsBucket').BucketEncryption.ServerSideEncryptionConfiguration[0];
+      propertiesOf(r, 'ArtifactsBucket').BucketEncryption.ServerSideEncryptionConfiguration[0];
     expect(rule(byDefault).ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
-    expect(rule(withKey).ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: KMS_KEY });
-    expect(roleStatements(byDefault).some((s) => String(s.Action).includes('kms:'))).toBe(false);
-    expect(roleStatements(withKey)).toContainEqual(
-      expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: KMS_KEY }),
+    expect(rule(withKey).ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: SAMPLE_KMS_KEY });
+    expect(roleStatements(byDefault, 'RegisterArtifactsRole').some((s) => String(s.Action).includes('kms:'))).toBe(false);
+    expect(roleStatements(withKey, 'RegisterArtifactsRole')).toContainEqual(
+      expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: SAMPLE_KMS_KEY }),
     );
   });
 
   it('keeps the registry on demand, recoverable and encrypted, keyed by pk and sk with no index', () => {
     // Act
-    const table = props(resolvedWith(), 'RegistryTable');
+    const table = propertiesOf(service.resolvedWith(), 'RegistryTable');
 
     // Assess
     expect(table).toMatchObject({
@@ -284,8 +251,8 @@ describe('Function: checkTemplate (the packaged template)', () => {
 
   it('alarms when the DLQ holds a message, notifying the topic when one is given', () => {
     // Act
-    const byDefault = props(resolvedWith(), 'ArtifactEventsDeadLetterAlarm');
-    const withTopic = props(resolvedWith({ AlarmTopicArn: TOPIC }), 'ArtifactEventsDeadLetterAlarm');
+    const byDefault = propertiesOf(service.resolvedWith(), 'ArtifactEventsDeadLetterAlarm');
+    const withTopic = propertiesOf(service.resolvedWith({ AlarmTopicArn: SAMPLE_ALARM_TOPIC }), 'ArtifactEventsDeadLetterAlarm');
 
     // Assess
     expect(byDefault).toMatchObject({
@@ -296,25 +263,25 @@ describe('Function: checkTemplate (the packaged template)', () => {
       ComparisonOperator: 'GreaterThanThreshold',
     });
     expect(byDefault.AlarmActions).toBeUndefined();
-    expect(withTopic.AlarmActions).toEqual([TOPIC]);
+    expect(withTopic.AlarmActions).toEqual([SAMPLE_ALARM_TOPIC]);
   });
 
   it('grants registerArtifacts only what registration needs, each on its own prefix or resource', () => {
     // Act
-    const grants = Object.fromEntries(roleStatements(resolvedWith()).map((s) => [s.Sid, s]));
+    const grants = Object.fromEntries(roleStatements(service.resolvedWith(), 'RegisterArtifactsRole').map((s) => [s.Sid, s]));
 
     // Assess
-    const bucketArn = `arn:aws:s3:::smhost-dev-artifacts-${ACCOUNT}`;
+    const bucketArn = `arn:aws:s3:::smhost-dev-artifacts-${TEST_ACCOUNT}`;
     expect(grants.ReadAndTagDroppedArtifacts).toMatchObject({ Resource: `${bucketArn}/incoming/*` });
     expect(grants.WriteLiveModels).toMatchObject({ Resource: `${bucketArn}/models/*` });
     expect(grants.ListArtifacts).toMatchObject({ Action: ['s3:ListBucket'], Resource: bucketArn });
     expect(grants.WarmUpEndpoints).toMatchObject({
       Action: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'],
-      Resource: `arn:aws:sagemaker:us-east-1:${ACCOUNT}:endpoint/*`,
+      Resource: `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:endpoint/*`,
     });
-    expect(grants.UseRegistry.Resource).toBe(`arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/smhost-dev-registry`);
+    expect(grants.UseRegistry.Resource).toBe(`arn:aws:dynamodb:us-east-1:${TEST_ACCOUNT}:table/smhost-dev-registry`);
     expect(grants.WriteOwnLogs.Resource).toBe(
-      `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/lambda/smhost-dev-registerArtifacts:*`,
+      `arn:aws:logs:us-east-1:${TEST_ACCOUNT}:log-group:/aws/lambda/smhost-dev-registerArtifacts:*`,
     );
   });
 });

@@ -1,26 +1,24 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registrationConfigFromEnv } from '../../src/multimodel/config';
 import { deriveName, NAME_HASH_LENGTH } from '../../src/pipeline/names';
 import { prepareEnvironmentFrom, prepareTransform } from '../../src/workflows/prepare-workflow';
 import { parseWorkflowInput, WORKFLOW_NAMES } from '../../src/workflows/workflow-schemas';
+import type { ResolvedResource } from '../../src/cloudformation';
+import { cfnSchemasDir, checkTemplate, loadTemplateCheckData, repositoryRoot } from '../../src/deploy';
 import {
-  cfnSchemasDir,
-  checkTemplate,
-  loadTemplateCheckData,
-  type PackagedService,
-  packageService,
-  repositoryRoot,
-} from '../../src/deploy';
-import { type ResolvedResource, TemplateEvaluator } from '../../src/cloudformation';
+  propertiesOf,
+  roleStatements,
+  SAMPLE_ALARM_TOPIC,
+  SAMPLE_CHECK_OPTIONS,
+  SAMPLE_KMS_KEY,
+  TEST_ACCOUNT,
+  usePackagedService,
+} from '../support/packaged-template';
 
-const ACCOUNT = '123456789012';
-const KMS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9`;
-const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:smhost-alarms`;
-const BUCKET_ARN = `arn:aws:s3:::smhost-dev-artifacts-${ACCOUNT}`;
-const EXECUTION_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/smhost-dev-SageMakerExecutionRole-A1B2C3D4E5F6`;
+const BUCKET_ARN = `arn:aws:s3:::smhost-dev-artifacts-${TEST_ACCOUNT}`;
+const EXECUTION_ROLE_ARN = `arn:aws:iam::${TEST_ACCOUNT}:role/smhost-dev-SageMakerExecutionRole-A1B2C3D4E5F6`;
 
 /** Logical ids of the state machines and their roles, by workflow (the ASL file name). */
 const MACHINES = {
@@ -30,40 +28,7 @@ const MACHINES = {
   'batch-transform': { id: 'BatchTransformStateMachine', role: 'BatchTransformRole', alarm: 'BatchTransformFailedAlarm' },
 } as const;
 
-let workDir: string;
-let packaged: PackagedService;
-
-beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'smhost-workflows-package-'));
-  packaged = await packageService({ outDir: join(workDir, 'package') });
-}, 240_000);
-
-afterAll(() => {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-});
-
-function resolvedWith(parameters: Record<string, string> = {}): Map<string, ResolvedResource> {
-  const evaluator = new TemplateEvaluator(packaged.template, {
-    accountId: ACCOUNT,
-    region: 'us-east-1',
-    partition: 'aws',
-    stackName: 'smhost-dev',
-    parameters,
-  });
-  const { resolved, errors } = evaluator.resources();
-  expect(errors.map((e) => e.message)).toEqual([]);
-  return new Map(resolved.map((r) => [r.logicalId, r]));
-}
-
-function props(resources: Map<string, ResolvedResource>, logicalId: string): Record<string, any> {
-  const resource = resources.get(logicalId);
-  if (!resource) throw new Error(`no resource ${logicalId} in the packaged template`);
-  return resource.properties;
-}
-
-function statementsOf(resources: Map<string, ResolvedResource>, roleId: string): Record<string, any>[] {
-  return props(resources, roleId).Policies.flatMap((p: any) => p.PolicyDocument.Statement);
-}
+const service = usePackagedService('smhost-workflows-package-');
 
 function list(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]) as string[];
@@ -78,10 +43,10 @@ function iamPattern(pattern: string): RegExp {
 describe('Function: packageService (the state machines in serverless.yml)', () => {
   it('holds the four state machines, named <service>-<stage>-<workflow>, with the ASL files as definitions', () => {
     // Prepare
-    const resources = resolvedWith();
+    const resources = service.resolvedWith();
 
     // Act
-    const machines = Object.entries(MACHINES).map(([workflow, { id }]) => ({ workflow, properties: props(resources, id) }));
+    const machines = Object.entries(MACHINES).map(([workflow, { id }]) => ({ workflow, properties: propertiesOf(resources, id) }));
 
     // Assess
     expect(Object.keys(MACHINES).sort()).toEqual([...WORKFLOW_NAMES].sort());
@@ -97,19 +62,14 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
   it('passes the offline checks, definitions included, and the ASL check finds a broken packaged definition', () => {
     // Prepare
     const data = loadTemplateCheckData(cfnSchemasDir());
-    const options = {
-      accountId: ACCOUNT,
-      stackName: 'smhost-dev',
-      parameterSamples: { ArtifactsKmsKeyArn: [KMS_KEY], AlarmTopicArn: [TOPIC], RetainVersions: ['3'] },
-    };
-    const broken = structuredClone(packaged.template);
+    const broken = structuredClone(service.packaged.template);
     const definition = JSON.parse(String(broken.Resources.BatchTransformStateMachine!.Properties!.DefinitionString));
     definition.States.RunTransformJob.Type = 'Job';
     broken.Resources.BatchTransformStateMachine!.Properties!.DefinitionString = JSON.stringify(definition);
 
     // Act
-    const findings = checkTemplate(packaged.template, data, options);
-    const brokenFindings = checkTemplate(broken, data, options).filter((f) => f.check === 'state-machine-definition');
+    const findings = checkTemplate(service.packaged.template, data, SAMPLE_CHECK_OPTIONS);
+    const brokenFindings = checkTemplate(broken, data, SAMPLE_CHECK_OPTIONS).filter((f) => f.check === 'state-machine-definition');
 
     // Assess
     expect(findings).toEqual([]);
@@ -120,20 +80,20 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
 
   it('runs each state machine under its own role, which only Step Functions for that state machine may assume', () => {
     // Act
-    const resources = resolvedWith();
+    const resources = service.resolvedWith();
 
     // Assess
     for (const [workflow, { id, role }] of Object.entries(MACHINES)) {
-      expect(packaged.template.Resources[id]!.Properties!.RoleArn).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
-      const trust = props(resources, role).AssumeRolePolicyDocument.Statement;
+      expect(service.packaged.template.Resources[id]!.Properties!.RoleArn).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
+      const trust = propertiesOf(resources, role).AssumeRolePolicyDocument.Statement;
       expect(trust).toEqual([
         {
           Effect: 'Allow',
           Principal: { Service: 'states.amazonaws.com' },
           Action: 'sts:AssumeRole',
           Condition: {
-            StringEquals: { 'aws:SourceAccount': ACCOUNT },
-            ArnLike: { 'aws:SourceArn': `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:smhost-dev-${workflow}` },
+            StringEquals: { 'aws:SourceAccount': TEST_ACCOUNT },
+            ArnLike: { 'aws:SourceArn': `arn:aws:states:us-east-1:${TEST_ACCOUNT}:stateMachine:smhost-dev-${workflow}` },
           },
         },
       ]);
@@ -142,10 +102,10 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
 
   it('lets only the deploy state machines pass the SageMaker execution role, to SageMaker only', () => {
     // Act
-    const resources = resolvedWith();
+    const resources = service.resolvedWith();
     const passing = [...resources.values()]
       .filter((r) => r.type === 'AWS::IAM::Role' && Array.isArray(r.properties.Policies))
-      .flatMap((r) => statementsOf(resources, r.logicalId).map((s) => ({ role: r.logicalId, s })))
+      .flatMap((r) => roleStatements(resources, r.logicalId).map((s) => ({ role: r.logicalId, s })))
       .filter(({ s }) => list(s.Action).some((a) => a.toLowerCase() === 'iam:passrole'));
 
     // Assess
@@ -157,14 +117,14 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
         Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
       });
     }
-    expect(props(resources, 'SageMakerExecutionRole').AssumeRolePolicyDocument.Statement[0].Principal).toEqual({
+    expect(propertiesOf(resources, 'SageMakerExecutionRole').AssumeRolePolicyDocument.Statement[0].Principal).toEqual({
       Service: 'sagemaker.amazonaws.com',
     });
   });
 
   it('lets the state machines create only names derived as src/pipeline/names.ts derives them', () => {
     // Prepare
-    const resources = resolvedWith();
+    const resources = service.resolvedWith();
     const execution = { name: 'ci-1234', startTime: '2024-05-01T09:30:00.000Z' };
     const derived = {
       model: deriveName('iris-pipeline', execution, 'model'),
@@ -174,7 +134,7 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
 
     // Act
     const createGrants = ['DeployPipelineModelRole', 'DeployMultiModelEndpointRole', 'BatchTransformRole'].flatMap((role) =>
-      statementsOf(resources, role).filter((s) => list(s.Action).some((a) => /^sagemaker:Create(Model|EndpointConfig|TransformJob)$/.test(a))),
+      roleStatements(resources, role).filter((s) => list(s.Action).some((a) => /^sagemaker:Create(Model|EndpointConfig|TransformJob)$/.test(a))),
     );
     const patterns = createGrants.flatMap((s) => list(s.Resource));
 
@@ -191,9 +151,9 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
   it('grants the SageMaker execution role the model data, transform and capture prefixes, and the key when one is set', () => {
     // Act
     const byDefault: Record<string, Record<string, any>> = Object.fromEntries(
-      statementsOf(resolvedWith(), 'SageMakerExecutionRole').map((s) => [s.Sid, s]),
+      roleStatements(service.resolvedWith(), 'SageMakerExecutionRole').map((s) => [s.Sid, s]),
     );
-    const withKey = statementsOf(resolvedWith({ ArtifactsKmsKeyArn: KMS_KEY }), 'SageMakerExecutionRole');
+    const withKey = roleStatements(service.resolvedWith({ ArtifactsKmsKeyArn: SAMPLE_KMS_KEY }), 'SageMakerExecutionRole');
 
     // Assess
     expect(byDefault.ReadModelDataAndInputs!.Resource).toEqual([
@@ -206,21 +166,21 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
       Condition: { StringLike: { 's3:prefix': ['models/*', 'pipelines/*', 'batch/input/*'] } },
     });
     expect(byDefault.WriteOutputsAndCapture!.Resource).toEqual([`${BUCKET_ARN}/batch/output/*`, `${BUCKET_ARN}/capture/*`]);
-    expect(byDefault.WriteSageMakerLogs!.Resource).toBe(`arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/sagemaker/*`);
+    expect(byDefault.WriteSageMakerLogs!.Resource).toBe(`arn:aws:logs:us-east-1:${TEST_ACCOUNT}:log-group:/aws/sagemaker/*`);
     expect(Object.values(byDefault).some((s) => list(s.Action).some((a) => a.startsWith('kms:')))).toBe(false);
-    expect(withKey).toContainEqual(expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: KMS_KEY }));
+    expect(withKey).toContainEqual(expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: SAMPLE_KMS_KEY }));
   });
 
   it('gives the batch-transform role the .sync rule and the output listing, scoped to what the job writes', () => {
     // Act
     const grants: Record<string, Record<string, any>> = Object.fromEntries(
-      statementsOf(resolvedWith(), 'BatchTransformRole').map((s) => [s.Sid, s]),
+      roleStatements(service.resolvedWith(), 'BatchTransformRole').map((s) => [s.Sid, s]),
     );
 
     // Assess
     expect(grants.FollowTransformJobEvents).toMatchObject({
       Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      Resource: `arn:aws:events:us-east-1:${ACCOUNT}:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule`,
+      Resource: `arn:aws:events:us-east-1:${TEST_ACCOUNT}:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule`,
     });
     expect(grants.ListOutputs).toMatchObject({
       Action: ['s3:ListBucket'],
@@ -231,13 +191,13 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
 
   it('alarms on failed or timed-out executions of each state machine, notifying the topic when one is given', () => {
     // Act
-    const byDefault = resolvedWith();
-    const withTopic = resolvedWith({ AlarmTopicArn: TOPIC });
+    const byDefault = service.resolvedWith();
+    const withTopic = service.resolvedWith({ AlarmTopicArn: SAMPLE_ALARM_TOPIC });
 
     // Assess
     for (const [workflow, { alarm }] of Object.entries(MACHINES)) {
-      const properties = props(byDefault, alarm);
-      const arn = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:smhost-dev-${workflow}`;
+      const properties = propertiesOf(byDefault, alarm);
+      const arn = `arn:aws:states:us-east-1:${TEST_ACCOUNT}:stateMachine:smhost-dev-${workflow}`;
       const metrics = properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric);
       expect(metrics).toEqual(
         ['ExecutionsFailed', 'ExecutionsTimedOut'].map((MetricName) => ({
@@ -251,19 +211,19 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
       ]);
       expect(properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
       expect(properties.AlarmActions).toBeUndefined();
-      expect(props(withTopic, alarm).AlarmActions).toEqual([TOPIC]);
+      expect(propertiesOf(withTopic, alarm).AlarmActions).toEqual([SAMPLE_ALARM_TOPIC]);
     }
   });
 
   it('schedules the batch transform, disabled by default, with retries, a DLQ and a role that may only start it', () => {
     // Act
-    const resources = resolvedWith();
-    const schedule = props(resources, 'BatchTransformSchedule');
-    const scheduler = statementsOf(resources, 'BatchTransformSchedulerRole');
+    const resources = service.resolvedWith();
+    const schedule = propertiesOf(resources, 'BatchTransformSchedule');
+    const scheduler = roleStatements(resources, 'BatchTransformSchedulerRole');
 
     // Assess
-    const machineArn = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:smhost-dev-batch-transform`;
-    const dlqArn = `arn:aws:sqs:us-east-1:${ACCOUNT}:smhost-dev-batch-transform-schedule-dlq`;
+    const machineArn = `arn:aws:states:us-east-1:${TEST_ACCOUNT}:stateMachine:smhost-dev-batch-transform`;
+    const dlqArn = `arn:aws:sqs:us-east-1:${TEST_ACCOUNT}:smhost-dev-batch-transform-schedule-dlq`;
     expect(schedule).toMatchObject({
       Name: 'smhost-dev-batch-transform',
       State: 'DISABLED',
@@ -284,7 +244,7 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
 
   it('starts the schedule with an input the batch-transform schema accepts, dated by the scheduled time', () => {
     // Prepare
-    const input: string = props(resolvedWith(), 'BatchTransformSchedule').Target.Input;
+    const input: string = propertiesOf(service.resolvedWith(), 'BatchTransformSchedule').Target.Input;
     // What Scheduler substitutes for the context attribute when the run is due.
     const delivered = JSON.parse(input.replace('<aws.scheduler.scheduled-time>', '2024-05-01T02:00:00Z'));
 
@@ -296,22 +256,22 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
     expect(input).toContain('"scheduledTime":"<aws.scheduler.scheduled-time>"');
     expect(parsed).toMatchObject({
       modelName: 'batch-transform-model',
-      data: `s3://smhost-dev-artifacts-${ACCOUNT}/batch/input/`,
+      data: `s3://smhost-dev-artifacts-${TEST_ACCOUNT}/batch/input/`,
       instanceType: 'ml.m5.large',
     });
-    expect(prepared.output.s3OutputPath).toBe(`s3://smhost-dev-artifacts-${ACCOUNT}/batch/output/2024-05-01T02-00-00Z/`);
+    expect(prepared.output.s3OutputPath).toBe(`s3://smhost-dev-artifacts-${TEST_ACCOUNT}/batch/output/2024-05-01T02-00-00Z/`);
   });
 
   it('gives prepareWorkflow the execution role, bucket and registry it reads, and a role that only logs', () => {
     // Act
-    const resources = resolvedWith();
-    const variables = props(resources, 'PrepareWorkflowLambdaFunction').Environment.Variables;
-    const statements = statementsOf(resources, 'PrepareWorkflowRole');
+    const resources = service.resolvedWith();
+    const variables = propertiesOf(resources, 'PrepareWorkflowLambdaFunction').Environment.Variables;
+    const statements = roleStatements(resources, 'PrepareWorkflowRole');
 
     // Assess
     expect(prepareEnvironmentFrom(variables)).toEqual({
       executionRoleArn: EXECUTION_ROLE_ARN,
-      artifactsBucket: `smhost-dev-artifacts-${ACCOUNT}`,
+      artifactsBucket: `smhost-dev-artifacts-${TEST_ACCOUNT}`,
       modelsPrefix: 'models/',
       registryTable: 'smhost-dev-registry',
     });
@@ -320,23 +280,23 @@ describe('Function: packageService (the state machines in serverless.yml)', () =
         Sid: 'WriteOwnLogs',
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/lambda/smhost-dev-prepareWorkflow:*`,
+        Resource: `arn:aws:logs:us-east-1:${TEST_ACCOUNT}:log-group:/aws/lambda/smhost-dev-prepareWorkflow:*`,
       },
     ]);
   });
 
   it('lets registerArtifacts delete live copies only when a retention (RETAIN_VERSIONS) is set', () => {
     // Act
-    const byDefault = resolvedWith();
-    const retaining = resolvedWith({ RetainVersions: '3' });
+    const byDefault = service.resolvedWith();
+    const retaining = service.resolvedWith({ RetainVersions: '3' });
     const deletes = (resources: Map<string, ResolvedResource>) =>
-      statementsOf(resources, 'RegisterArtifactsRole').filter((s) => list(s.Action).includes('s3:DeleteObject'));
+      roleStatements(resources, 'RegisterArtifactsRole').filter((s) => list(s.Action).includes('s3:DeleteObject'));
 
     // Assess
     expect(deletes(byDefault)).toEqual([]);
-    expect(registrationConfigFromEnv({ ...props(byDefault, 'RegisterArtifactsLambdaFunction').Environment.Variables }).retainVersions).toBeUndefined();
+    expect(registrationConfigFromEnv({ ...propertiesOf(byDefault, 'RegisterArtifactsLambdaFunction').Environment.Variables }).retainVersions).toBeUndefined();
     expect(deletes(retaining)).toEqual([expect.objectContaining({ Resource: `${BUCKET_ARN}/models/*` })]);
-    const variables = props(retaining, 'RegisterArtifactsLambdaFunction').Environment.Variables;
+    const variables = propertiesOf(retaining, 'RegisterArtifactsLambdaFunction').Environment.Variables;
     expect(registrationConfigFromEnv(variables).retainVersions).toBe(3);
   });
 });
