@@ -3,8 +3,7 @@
  * the real handler, real SDK clients against real s3rver and dynalite servers. SageMaker is mocked
  * (its emulator is tested elsewhere): endpoints answer `InService` and serve every model.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -13,13 +12,12 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { createHandler } from '../../functions/register-artifacts';
 import { createS3Client } from '../../src/aws/clients';
-import { DynamoRegistry, registrationConfigFromEnv, type MultiModelDeps } from '../../src/multimodel';
+import { DynamoRegistry } from '../../src/multimodel';
 import { HOSTILE_ARCHIVES, tarGzBuffer, type HostileArchiveKind } from '../support/archives';
 import {
   nextSequencer,
@@ -31,20 +29,13 @@ import {
   sqsRecord,
   type ObjectEventSpec,
 } from '../support/s3-events';
-import { startLocalAws, type LocalAws } from '../support/local-aws';
+import { useMultiModelHarness } from '../support/multimodel-harness';
 
-const sagemaker = new SageMakerClient({ region: 'us-east-1' });
-const runtime = new SageMakerRuntimeClient({ region: 'us-east-1' });
-const sagemakerMock = mockClient(sagemaker);
-const runtimeMock = mockClient(runtime);
+const harness = useMultiModelHarness('fn');
+const { runtimeMock } = harness;
+const ep = () => harness.endpoint();
 const context = { functionName: 'register-artifacts', awsRequestId: 'test' } as Context;
-
-let aws: LocalAws;
-let registry: DynamoRegistry;
 let handler: ReturnType<typeof createHandler>;
-let deps: MultiModelDeps;
-let counter = 0;
-const ep = () => `fn-${counter}`;
 
 interface Uploaded extends ObjectEventSpec {
   eTag: string;
@@ -53,8 +44,8 @@ interface Uploaded extends ObjectEventSpec {
 }
 
 async function drop(key: string, bytes: Buffer): Promise<Uploaded> {
-  const put = await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: bytes }));
-  return { bucket: aws.bucket, key, eTag: (put.ETag ?? '').replace(/"/g, ''), size: bytes.length, bytes, sequencer: nextSequencer() };
+  const put = await harness.aws.s3.send(new PutObjectCommand({ Bucket: harness.aws.bucket, Key: key, Body: bytes }));
+  return { bucket: harness.aws.bucket, key, eTag: (put.ETag ?? '').replace(/"/g, ''), size: bytes.length, bytes, sequencer: nextSequencer() };
 }
 
 async function modelArchive(content: string): Promise<Buffer> {
@@ -65,12 +56,12 @@ async function modelArchive(content: string): Promise<Buffer> {
 }
 
 async function allKeys(): Promise<string[]> {
-  const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucket }));
+  const listed = await harness.aws.s3.send(new ListObjectsV2Command({ Bucket: harness.aws.bucket }));
   return (listed.Contents ?? []).map((object) => object.Key as string).sort();
 }
 
 async function bytesOf(key: string): Promise<{ bytes: Buffer; eTag: string }> {
-  const object = await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: key }));
+  const object = await harness.aws.s3.send(new GetObjectCommand({ Bucket: harness.aws.bucket, Key: key }));
   return { bytes: Buffer.from(await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()), eTag: (object.ETag ?? '').replace(/"/g, '') };
 }
 
@@ -78,30 +69,8 @@ async function run(event: SQSEvent) {
   return handler(event, context);
 }
 
-beforeAll(async () => {
-  aws = await startLocalAws();
-  registry = new DynamoRegistry(aws.dynamo, aws.table);
-  deps = {
-    s3: aws.s3,
-    registry,
-    sagemaker,
-    sagemakerRuntime: runtime,
-    config: registrationConfigFromEnv({ ARTIFACTS_BUCKET: aws.bucket, REGISTRY_TABLE: aws.table }),
-    sleep: async () => undefined,
-  };
-  handler = createHandler({ deps, logger: new Logger({ serviceName: 'register-artifacts-test', logLevel: 'SILENT' }) });
-});
-
-afterAll(async () => {
-  await aws?.stop();
-});
-
-beforeEach(() => {
-  counter += 1;
-  sagemakerMock.reset();
-  runtimeMock.reset();
-  sagemakerMock.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService' });
-  runtimeMock.on(InvokeEndpointCommand).resolves({});
+beforeAll(() => {
+  handler = createHandler({ deps: harness.deps, logger: new Logger({ serviceName: 'register-artifacts-test', logLevel: 'SILENT' }) });
 });
 
 describe('Function: handler (register-artifacts)', () => {
@@ -115,7 +84,7 @@ describe('Function: handler (register-artifacts)', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    const models = await registry.listModels(ep());
+    const models = await harness.registry.listModels(ep());
     expect(models.map((m) => m.model)).toEqual([...names].sort());
     for (const model of models) {
       expect(model.currentTargetModel).toBe(`${model.model}/${model.currentVersion}.tar.gz`);
@@ -135,10 +104,10 @@ describe('Function: handler (register-artifacts)', () => {
 
     // Assess
     expect(response.batchItemFailures).toEqual([]);
-    const models = await registry.listModels(ep());
+    const models = await harness.registry.listModels(ep());
     expect(models.map((m) => m.model).sort()).toEqual([...names].sort());
     for (const model of models) {
-      await expect(aws.s3.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: `models/${ep()}/${model.currentTargetModel}` }))).resolves.toBeDefined();
+      await expect(harness.aws.s3.send(new HeadObjectCommand({ Bucket: harness.aws.bucket, Key: `models/${ep()}/${model.currentTargetModel}` }))).resolves.toBeDefined();
     }
   });
 
@@ -147,7 +116,7 @@ describe('Function: handler (register-artifacts)', () => {
     const body = s3NotificationBody(s3EventRecord(upload));
     await run(sqsEvent(body, body));
     await run(sqsEvent(body));
-    expect(await registry.listVersions(ep(), 'm')).toHaveLength(1);
+    expect(await harness.registry.listVersions(ep(), 'm')).toHaveLength(1);
     expect((await allKeys()).filter((key) => key.startsWith(`models/${ep()}/`))).toHaveLength(1);
   });
 
@@ -161,11 +130,11 @@ describe('Function: handler (register-artifacts)', () => {
     await run(sqsEventForObjects(first));
 
     // Assess: the stale event finds the object replaced (its ETag no longer matches) and changes nothing.
-    const model = await registry.getModel(ep(), 'm');
+    const model = await harness.registry.getModel(ep(), 'm');
     const live = await bytesOf(`models/${ep()}/${model?.currentTargetModel}`);
     expect(live.bytes.equals(second.bytes)).toBe(true);
-    expect(await registry.listVersions(ep(), 'm')).toHaveLength(1);
-    expect(await registry.findUpload(first.key, first.eTag)).toMatchObject({ outcome: 'superseded' });
+    expect(await harness.registry.listVersions(ep(), 'm')).toHaveLength(1);
+    expect(await harness.registry.findUpload(first.key, first.eTag)).toMatchObject({ outcome: 'superseded' });
   });
 
   it('registers the same content uploaded twice as one version', async () => {
@@ -174,34 +143,34 @@ describe('Function: handler (register-artifacts)', () => {
     await run(sqsEventForObjects(first));
     const second = await drop(`incoming/${ep()}/m.tar.gz`, bytes);
     await run(sqsEventForObjects(second));
-    const versions = await registry.listVersions(ep(), 'm');
+    const versions = await harness.registry.listVersions(ep(), 'm');
     expect(versions).toHaveLength(1);
-    expect((await registry.getModel(ep(), 'm'))?.currentVersion).toBe(versions[0]?.version);
-    expect(await registry.findUpload(second.key, second.eTag)).toMatchObject({ outcome: 'registered', current: true, version: versions[0]?.version });
+    expect((await harness.registry.getModel(ep(), 'm'))?.currentVersion).toBe(versions[0]?.version);
+    expect(await harness.registry.findUpload(second.key, second.eTag)).toMatchObject({ outcome: 'registered', current: true, version: versions[0]?.version });
   });
 
   it('rolls back by uploading the old content again', async () => {
     // Prepare
     const v1 = await drop(`incoming/${ep()}/m.tar.gz`, await modelArchive('v1'));
     await run(sqsEventForObjects(v1));
-    const firstVersion = (await registry.getModel(ep(), 'm'))?.currentVersion;
+    const firstVersion = (await harness.registry.getModel(ep(), 'm'))?.currentVersion;
     await run(sqsEventForObjects(await drop(`incoming/${ep()}/m.tar.gz`, await modelArchive('v2'))));
-    expect((await registry.getModel(ep(), 'm'))?.currentVersion).not.toBe(firstVersion);
+    expect((await harness.registry.getModel(ep(), 'm'))?.currentVersion).not.toBe(firstVersion);
 
     // Act
     await run(sqsEventForObjects(await drop(`incoming/${ep()}/m.tar.gz`, v1.bytes)));
 
     // Assess
-    expect((await registry.getModel(ep(), 'm'))?.currentVersion).toBe(firstVersion);
-    expect(await registry.listVersions(ep(), 'm')).toHaveLength(2);
+    expect((await harness.registry.getModel(ep(), 'm'))?.currentVersion).toBe(firstVersion);
+    expect(await harness.registry.listVersions(ep(), 'm')).toHaveLength(2);
   });
 
   it('warms up with the sample payload beside the artifact', async () => {
-    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: `incoming/${ep()}/m.sample.json`, Body: '{"instances":[[5.1,3.5,1.4,0.2]]}' }));
+    await harness.aws.s3.send(new PutObjectCommand({ Bucket: harness.aws.bucket, Key: `incoming/${ep()}/m.sample.json`, Body: '{"instances":[[5.1,3.5,1.4,0.2]]}' }));
     await run(sqsEventForObjects(await drop(`incoming/${ep()}/m.tar.gz`, await modelArchive('v1'))));
     const invoke = runtimeMock.commandCalls(InvokeEndpointCommand)[0]?.args[0].input;
     expect(new TextDecoder().decode(invoke?.Body as Uint8Array)).toBe('{"instances":[[5.1,3.5,1.4,0.2]]}');
-    expect((await registry.listVersions(ep(), 'm'))[0]?.status).toBe('verified');
+    expect((await harness.registry.listVersions(ep(), 'm'))[0]?.status).toBe('verified');
   });
 
   const badArchives: HostileArchiveKind[] = [
@@ -230,7 +199,7 @@ describe('Function: handler (register-artifacts)', () => {
 
     // Assess
     expect(response.batchItemFailures).toEqual([]);
-    const outcome = await registry.findUpload(upload.key, upload.eTag);
+    const outcome = await harness.registry.findUpload(upload.key, upload.eTag);
     expect(outcome).toMatchObject({ outcome: 'rejected', rule: archive.rule, endpoint: ep(), model: 'bad' });
     expect(outcome?.reason).toContain(archive.rule);
     if ('entry' in archive && archive.entry) expect(outcome?.reason).toContain(archive.entry);
@@ -238,10 +207,10 @@ describe('Function: handler (register-artifacts)', () => {
     expect(after.eTag).toBe(upload.eTag);
     expect(after.bytes.equals(upload.bytes)).toBe(true);
     expect(await allKeys()).toEqual(keysBefore);
-    const tags = await aws.s3.send(new GetObjectTaggingCommand({ Bucket: aws.bucket, Key: upload.key }));
+    const tags = await harness.aws.s3.send(new GetObjectTaggingCommand({ Bucket: harness.aws.bucket, Key: upload.key }));
     expect(tags.TagSet).toContainEqual({ Key: 'smhost:rule', Value: archive.rule });
-    expect(await registry.listModels(ep())).toEqual([]);
-    expect(await registry.listRejections(ep())).toHaveLength(1);
+    expect(await harness.registry.listModels(ep())).toEqual([]);
+    expect(await harness.registry.listRejections(ep())).toHaveLength(1);
   });
 
   it.each([
@@ -259,7 +228,7 @@ describe('Function: handler (register-artifacts)', () => {
 
     // Assess
     expect(response.batchItemFailures).toEqual([]);
-    expect(await registry.findUpload(upload.key, upload.eTag)).toMatchObject({ outcome: 'ignored', rule });
+    expect(await harness.registry.findUpload(upload.key, upload.eTag)).toMatchObject({ outcome: 'ignored', rule });
     expect(await allKeys()).toEqual(keysBefore);
     expect((await bytesOf(upload.key)).eTag).toBe(upload.eTag);
   });
@@ -269,13 +238,13 @@ describe('Function: handler (register-artifacts)', () => {
     const keysBefore = await allKeys();
     const response = await run(sqsEventForObjects(upload));
     expect(response.batchItemFailures).toEqual([]);
-    expect(await registry.findUpload(upload.key, upload.eTag)).toBeUndefined();
+    expect(await harness.registry.findUpload(upload.key, upload.eTag)).toBeUndefined();
     expect(await allKeys()).toEqual(keysBefore);
   });
 
   it('acknowledges s3:TestEvent and malformed bodies without failing the batch', async () => {
     const keysBefore = await allKeys();
-    const response = await run(sqsEvent(s3TestEventBody(aws.bucket), 'not json', '{"Records":[{}]}'));
+    const response = await run(sqsEvent(s3TestEventBody(harness.aws.bucket), 'not json', '{"Records":[{}]}'));
     expect(response).toEqual({ batchItemFailures: [] });
     expect(await allKeys()).toEqual(keysBefore);
   });
@@ -283,23 +252,23 @@ describe('Function: handler (register-artifacts)', () => {
   it('reconciles a live copy deleted by hand from its ObjectRemoved event', async () => {
     const v1 = await drop(`incoming/${ep()}/m.tar.gz`, await modelArchive('v1'));
     await run(sqsEventForObjects(v1));
-    const version = (await registry.getModel(ep(), 'm'))?.currentVersion;
+    const version = (await harness.registry.getModel(ep(), 'm'))?.currentVersion;
     const liveKey = `models/${ep()}/m/${version}.tar.gz`;
-    await aws.s3.send(new (await import('@aws-sdk/client-s3')).DeleteObjectCommand({ Bucket: aws.bucket, Key: liveKey }));
-    await run(sqsEventForObjects({ bucket: aws.bucket, key: liveKey, eventName: 'ObjectRemoved:Delete' }));
-    expect(await registry.getVersion(ep(), 'm', version as string)).toMatchObject({ status: 'removed' });
-    expect((await registry.getModel(ep(), 'm'))?.currentVersion).toBeUndefined();
+    await harness.aws.s3.send(new (await import('@aws-sdk/client-s3')).DeleteObjectCommand({ Bucket: harness.aws.bucket, Key: liveKey }));
+    await run(sqsEventForObjects({ bucket: harness.aws.bucket, key: liveKey, eventName: 'ObjectRemoved:Delete' }));
+    expect(await harness.registry.getVersion(ep(), 'm', version as string)).toMatchObject({ status: 'removed' });
+    expect((await harness.registry.getModel(ep(), 'm'))?.currentVersion).toBeUndefined();
   });
 
   it('reports only the records that failed transiently, for the queue to retry', async () => {
     // Prepare: a handler whose S3 client cannot reach any server, beside one that can.
     const good = await drop(`incoming/${ep()}/m.tar.gz`, await modelArchive('v1'));
-    const unreachable: S3Client = createS3Client({ ...aws.s3Options, endpoint: 'http://127.0.0.1:9' });
+    const unreachable: S3Client = createS3Client({ ...harness.aws.s3Options, endpoint: 'http://127.0.0.1:9' });
     const broken = createHandler({
-      deps: { ...deps, s3: unreachable },
+      deps: { ...harness.deps, s3: unreachable },
       logger: new Logger({ serviceName: 'register-artifacts-test', logLevel: 'SILENT' }),
     });
-    const event = sqsEvent(s3NotificationBody(s3EventRecord(good)), s3TestEventBody(aws.bucket));
+    const event = sqsEvent(s3NotificationBody(s3EventRecord(good)), s3TestEventBody(harness.aws.bucket));
     const failing = event.Records[0]?.messageId;
 
     // Act
@@ -310,7 +279,7 @@ describe('Function: handler (register-artifacts)', () => {
     unreachable.destroy();
     // The same message processed later, with S3 reachable again, registers.
     await run({ Records: [sqsRecord(s3NotificationBody(s3EventRecord(good)), failing)] });
-    expect((await registry.getModel(ep(), 'm'))?.currentVersion).toBeDefined();
+    expect((await harness.registry.getModel(ep(), 'm'))?.currentVersion).toBeDefined();
   });
 });
 
