@@ -1,7 +1,7 @@
 /**
  * `npm run local -- [--port 4566] [--data-dir .local] [--ephemeral] [--time-scale 0.01] [--stage dev]
  * [--trigger-schedules]`: starts the local stack on 127.0.0.1, prints the banner (`startupBanner`) ending in
- * `ready: http://127.0.0.1:<port>` once every service answers, and stops cleanly on Ctrl-C or SIGTERM.
+ * `ready: http://127.0.0.1:<port>` once every service answers, and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.
  */
 import { startupBanner } from './banner';
 import { parseLocalArgs } from './command-line';
@@ -32,8 +32,8 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   // Installed before the stack starts, so a Ctrl-C during start-up still stops what has started.
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // SIGHUP too: closing the terminal would otherwise end the stack without writing its state or stopping containers.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
   starting = startLocalStack({ ...options, log: (line) => console.log(`[local] ${line}`) });
   const stack = await starting;
   if (stopping) return;
