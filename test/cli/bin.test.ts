@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAws, type LocalAws, LOCAL_CREDENTIALS } from '../support/local-aws';
 import { tarGzBuffer } from '../support/archives';
+import { runBin, type BinRun } from './run-bin';
 
-const BIN = fileURLToPath(new URL('../../bin/smhost.js', import.meta.url));
 let aws: LocalAws;
 let dir: string;
 
@@ -23,30 +21,20 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs the real bin in a child process from an unrelated directory, configured only by the environment. */
-function smhost(args: string[], node: string = process.execPath): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(node, [BIN, ...args], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_S3: aws.s3Endpoint,
-        AWS_ENDPOINT_URL_DYNAMODB: aws.dynamoEndpoint,
-        SMHOST_BUCKET: aws.bucket,
-        SMHOST_REGISTRY_TABLE: aws.table,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+/** Runs the real bin from an unrelated directory, configured only by the environment. */
+function smhost(args: string[], node?: string): Promise<BinRun> {
+  return runBin(args, {
+    cwd: dir,
+    env: {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: aws.s3Endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: aws.dynamoEndpoint,
+      SMHOST_BUCKET: aws.bucket,
+      SMHOST_REGISTRY_TABLE: aws.table,
+    },
+    ...(node ? { node } : {}),
   });
 }
 

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -15,6 +13,7 @@ import { stackNames } from '../../src/aws/stack-names';
 import type { ContextFactory } from '../../src/cli/context';
 import { CREDENTIALS, ONNX_IMAGE, ROLE, startStack, uploadIris, waitForEndpoint, type TestStack } from '../local/sagemaker/support';
 import { run, stubRegistry } from './fakes';
+import { runBin } from './run-bin';
 
 // Instances take 3 real seconds to provision (3000 AWS seconds at this time scale): long enough to catch an
 // endpoint while it is Creating on a busy machine, short enough for a test.
@@ -124,29 +123,17 @@ describe('Command: smhost delete (against the SageMaker emulator)', () => {
   });
 
   it('runs from the bin with AWS_ENDPOINT_URL alone, its exit code the command\'s', async () => {
-    // Prepare
-    const bin = fileURLToPath(new URL('../../bin/smhost.js', import.meta.url));
-
     // Act
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, 'delete', 'endpoint', 'never-deployed'], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-          AWS_ENDPOINT_URL: stack.server.url,
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stderr }));
+    const result = await runBin(['delete', 'endpoint', 'never-deployed'], {
+      env: {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        AWS_ENDPOINT_URL: stack.server.url,
+      },
     });
 
     // Assess
-    expect(result).toEqual({ code: 3, stderr: 'smhost: endpoint "never-deployed" does not exist\n' });
+    expect(result).toMatchObject({ code: 3, stderr: 'smhost: endpoint "never-deployed" does not exist\n' });
   }, 30_000);
 });

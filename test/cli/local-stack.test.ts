@@ -3,7 +3,6 @@
  * serverless.yml: one edge URL as AWS_ENDPOINT_URL, the bucket named from STS's account id, real S3
  * notifications into the local queue, the registration handler run by the stack's event source.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,8 +14,8 @@ import { createClients, type AwsClients } from '../../src/aws/clients';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { tarGzBuffer } from '../support/archives';
 import { run } from './fakes';
+import { runBin, type BinRun } from './run-bin';
 
-const BIN = fileURLToPath(new URL('../../bin/smhost.js', import.meta.url));
 const SERVERLESS_YML = fileURLToPath(new URL('../../serverless.yml', import.meta.url));
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'AKIDSMHOSTCLI', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1' };
 
@@ -42,20 +41,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function smhost(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...CREDENTIALS, AWS_ENDPOINT_URL: stack.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function smhost(args: string[]): Promise<BinRun> {
+  return runBin(args, { cwd: dir, env: { ...CREDENTIALS, AWS_ENDPOINT_URL: stack.url } });
 }
 
 async function queueDepth(name: string): Promise<number> {
