@@ -1,5 +1,4 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveOnLoopback } from '../edge/loopback-server';
 import { createStepFunctionsService, type StepFunctionsService, type StepFunctionsServiceOptions } from './stepfunctions-service';
 
 export interface StepFunctionsServer {
@@ -17,22 +16,9 @@ export interface StepFunctionsServer {
  */
 export async function startStepFunctionsServer(options: StepFunctionsServiceOptions & { port?: number } = {}): Promise<StepFunctionsServer> {
   const service = createStepFunctionsService(options);
-  const server = createServer((req, res) => void service.handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  const server = await serveOnLoopback((req, res) => service.handle(req, res), {
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    beforeClose: () => service.close(),
   });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    service,
-    async close() {
-      await service.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  return { url: server.url, port: server.port, service, close: () => server.close() };
 }
