@@ -26,6 +26,7 @@ import { QueueEngine } from './sqs/queue-engine';
 import { createSqsApi } from './sqs/sqs-api';
 import { resolveTimeScale } from './time-scale';
 import { startLocalStepFunctions, type LocalStepFunctions } from './stepfunctions';
+import { lockDataDir } from './data-dir-lock';
 import { randomUUID } from 'node:crypto';
 
 export interface LocalStackOptions {
@@ -82,6 +83,14 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+/** Raised when the edge port is taken; names the port and the ways out. */
+export class LocalPortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} on 127.0.0.1 is in use (another npm run local?): stop what holds it, or pass --port 0 for a free port or --port <another>`);
+    this.name = 'LocalPortInUseError';
+  }
+}
+
 /** The service the SageMaker emulator answers for, once it is wired. */
 interface SageMakerService {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
@@ -118,11 +127,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const dataDir = ephemeral ? await mkdtemp(join(tmpdir(), 'smhost-local-')) : resolve(options.dataDir ?? '.local');
   await mkdir(dataDir, { recursive: true });
+  // A temporary dir is this stack's alone; a named one may be another running stack's.
+  const lock = ephemeral ? undefined : await lockDataDir(dataDir);
 
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {
     for (const step of cleanups.reverse()) await step().catch((error: Error) => log(`close: ${error.message}`));
     if (ephemeral) await rm(dataDir, { recursive: true, force: true });
+    await lock?.release();
   };
 
   try {
@@ -158,9 +170,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ]);
     const unavailable = new Map<string, string>([['states', 'Step Functions is starting']]);
     const edge = createEdgeServer({ services, unavailable, onError: (error) => log(`edge: ${error.message}`) });
+    const requestedPort = options.port ?? 0;
     await new Promise<void>((resolveListen, reject) => {
-      edge.once('error', reject);
-      edge.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
+      edge.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new LocalPortInUseError(requestedPort) : error));
+      edge.listen(requestedPort, '127.0.0.1', () => resolveListen());
     });
     cleanups.push(
       () =>
@@ -171,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const port = (edge.address() as AddressInfo).port;
     const url = `http://127.0.0.1:${port}`;
+    await lock?.describe(url);
 
     const config = readStackConfig(serverlessYml, { ...(options.options ? { options: options.options } : {}), queueUrlBase: url });
     for (const warning of config.warnings) log(`serverless.yml: ${warning}`);
