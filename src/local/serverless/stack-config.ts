@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { load } from 'js-yaml';
 import { ServerlessConfigError } from './errors';
-import { functionLogicalId, hashSuffix, mergeSections, resolveValue, stackEvaluator, stackTemplate } from './stack-template';
+import { asMapping, integerIn, isMapping, mergeSections } from './config-values';
+import { functionLogicalId, hashSuffix, resolveValue, stackEvaluator, stackTemplate } from './stack-template';
 import { resolveVariables } from './variables';
 
 export interface QueueNotificationSpec {
@@ -96,37 +97,57 @@ export interface ReadStackConfigOptions {
 
 type Json = Record<string, unknown>;
 
-function asObject(value: unknown, where: string): Json {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ServerlessConfigError(`serverless.yml: ${where} must be a mapping`);
-  return value as Json;
-}
-
-function integerIn(value: unknown, where: string, min: number, max: number, fallback: number): number {
-  if (value === undefined || value === null) return fallback;
-  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
-    throw new ServerlessConfigError(`serverless.yml: ${where} must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`);
-  }
-  return number;
+/** A `serverless.yml` with its variables resolved, and the stack config built from it. */
+export interface ServerlessFile {
+  /** The whole document, variables resolved (intrinsics are not). */
+  document: Json;
+  config: StackConfig;
 }
 
 /** Parses and resolves a `serverless.yml` text. */
-export function parseStackConfig(text: string, readOptions: ReadStackConfigOptions = {}): StackConfig {
+export function parseServerlessFile(text: string, readOptions: ReadStackConfigOptions = {}): ServerlessFile {
   const raw = load(text);
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ServerlessConfigError('serverless.yml must be a YAML mapping');
+  if (!isMapping(raw)) throw new ServerlessConfigError('serverless.yml must be a YAML mapping');
   const accountId = readOptions.accountId ?? '000000000000';
-  const document = resolveVariables(raw as Json, {
+  const document = resolveVariables(raw, {
     options: readOptions.options ?? {},
     env: readOptions.env ?? process.env,
     accountId,
     baseDir: readOptions.baseDir,
   });
+  return { document, config: stackConfigOf(document, accountId, readOptions) };
+}
 
+/** Parses and resolves a `serverless.yml` text into what the local stack creates. */
+export function parseStackConfig(text: string, readOptions: ReadStackConfigOptions = {}): StackConfig {
+  return parseServerlessFile(text, readOptions).config;
+}
+
+/**
+ * Reads and resolves the `serverless.yml` at `path`; `${file(...)}` paths are relative to its folder.
+ *
+ * @throws {ServerlessConfigError} naming the file when it cannot be read, or the path and rule of what it holds.
+ */
+export function readServerlessFile(path: string, options: ReadStackConfigOptions = {}): ServerlessFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ServerlessConfigError(`cannot read serverless.yml at ${path}: ${(error as Error).message}`);
+  }
+  return parseServerlessFile(text, { ...options, baseDir: options.baseDir ?? dirname(resolve(path)) });
+}
+
+/** Reads and resolves the `serverless.yml` at `path` into what the local stack creates. */
+export function readStackConfig(path: string, options: ReadStackConfigOptions = {}): StackConfig {
+  return readServerlessFile(path, options).config;
+}
+
+function stackConfigOf(document: Json, accountId: string, readOptions: ReadStackConfigOptions): StackConfig {
   const serviceValue = document.service;
   const service = typeof serviceValue === 'object' && serviceValue !== null ? (serviceValue as Json).name : serviceValue;
   if (typeof service !== 'string' || service === '') throw new ServerlessConfigError('serverless.yml: service must be a non-empty name');
-  const provider = asObject(document.provider, 'provider');
+  const provider = asMapping(document.provider, 'provider');
   const stage = String(readOptions.options?.stage ?? provider.stage ?? 'dev');
   const region = String(readOptions.options?.region ?? provider.region ?? 'us-east-1');
   const stackName = typeof provider.stackName === 'string' ? provider.stackName : `${service}-${stage}`;
@@ -135,7 +156,7 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
   const functionsSection = mergeSections(document.functions, 'functions');
   const functionNames = new Map<string, string>();
   for (const [key, fnValue] of Object.entries(functionsSection)) {
-    const fn = asObject(fnValue, `functions.${key}`);
+    const fn = asMapping(fnValue, `functions.${key}`);
     functionNames.set(key, typeof fn.name === 'string' ? fn.name : `${service}-${stage}-${key}`);
   }
   const template = stackTemplate(document, { functions: [...functionNames].map(([key, name]) => ({ logicalId: functionLogicalId(key), name })) });
@@ -153,7 +174,7 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
     if (!evaluator.resourceExists(logicalId)) continue;
     // Only the resources the stack creates are resolved: the others (roles, alarms) may refer to things
     // the framework generates at deploy time.
-    const properties = asObject(resolveValue(evaluator, resource.Properties ?? {}, `${where}.Properties`), `${where}.Properties`);
+    const properties = asMapping(resolveValue(evaluator, resource.Properties ?? {}, `${where}.Properties`), `${where}.Properties`);
     const name = evaluator.physicalName(logicalId, where);
     switch (resource.Type) {
       case 'AWS::SQS::Queue': {
@@ -178,7 +199,7 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
 
   for (const [logicalId, properties] of pendingBuckets) {
     const where = `resources.Resources.${logicalId}.Properties.NotificationConfiguration`;
-    const notification = asObject(properties.NotificationConfiguration, where);
+    const notification = asMapping(properties.NotificationConfiguration, where);
     for (const unsupported of ['LambdaConfigurations', 'TopicConfigurations', 'EventBridgeConfiguration']) {
       if (notification[unsupported] !== undefined) warnings.push(`${where}.${unsupported} is not delivered locally (only QueueConfigurations are)`);
     }
@@ -186,21 +207,21 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
     if (!Array.isArray(queueConfigurations)) throw new ServerlessConfigError(`serverless.yml: ${where}.QueueConfigurations must be a list`);
     const bucketName = evaluator.physicalName(logicalId, where);
     const notifications = queueConfigurations.map((item, index) =>
-      notificationSpec(asObject(item, `${where}.QueueConfigurations[${index}]`), `${where}.QueueConfigurations[${index}]`, bucketName, index, queueNameByArn),
+      notificationSpec(asMapping(item, `${where}.QueueConfigurations[${index}]`), `${where}.QueueConfigurations[${index}]`, bucketName, index, queueNameByArn),
     );
     buckets.push({ logicalId, name: bucketName, notifications });
   }
 
-  const providerEnvironment = asObject(resolveValue(evaluator, provider.environment ?? {}, 'provider.environment'), 'provider.environment');
+  const providerEnvironment = asMapping(resolveValue(evaluator, provider.environment ?? {}, 'provider.environment'), 'provider.environment');
   const functions: FunctionSpec[] = [];
   for (const [key, fnValue] of Object.entries(functionsSection)) {
-    const fn = asObject(fnValue, `functions.${key}`);
+    const fn = asMapping(fnValue, `functions.${key}`);
     const where = `functions.${key}`;
     if (typeof fn.handler !== 'string' || !/^[^.]+(\.[^.]+)*\.[A-Za-z_$][\w$]*$/.test(fn.handler)) {
       throw new ServerlessConfigError(`serverless.yml: ${where}.handler must be "path/to/file.exportName"; got ${JSON.stringify(fn.handler)}`);
     }
     const environment: Record<string, string> = {};
-    const fnEnvironment = asObject(resolveValue(evaluator, fn.environment ?? {}, `${where}.environment`), `${where}.environment`);
+    const fnEnvironment = asMapping(resolveValue(evaluator, fn.environment ?? {}, `${where}.environment`), `${where}.environment`);
     for (const [name, value] of Object.entries({ ...providerEnvironment, ...fnEnvironment })) {
       if (value === undefined || value === null) continue;
       if (typeof value === 'object') throw new ServerlessConfigError(`serverless.yml: ${where}.environment.${name} must resolve to a string`);
@@ -209,7 +230,7 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
     const events = Array.isArray(fn.events) ? fn.events : [];
     const sqsEvents: SqsEventSpec[] = [];
     events.forEach((eventValue, index) => {
-      const event = asObject(eventValue, `${where}.events[${index}]`);
+      const event = asMapping(eventValue, `${where}.events[${index}]`);
       if (event.sqs === undefined) {
         const kind = Object.keys(event)[0] ?? 'unknown';
         if (kind !== 'schedule') warnings.push(`${where}.events[${index}] (${kind}) is not delivered locally`);
@@ -229,17 +250,6 @@ export function parseStackConfig(text: string, readOptions: ReadStackConfigOptio
   }
 
   return { service, stage, region, accountId, stackName, buckets, queues, tables, functions, warnings };
-}
-
-/** Reads and resolves the `serverless.yml` at `path`. */
-export function readStackConfig(path: string, options: ReadStackConfigOptions = {}): StackConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ServerlessConfigError(`cannot read serverless.yml at ${path}: ${(error as Error).message}`);
-  }
-  return parseStackConfig(text, { baseDir: dirname(resolve(path)), ...options });
 }
 
 function queueSpec(logicalId: string, name: string, properties: Json, region: string, accountId: string, where: string): QueueSpec {
@@ -303,10 +313,10 @@ function notificationSpec(
     queueArn: queueArn as string,
     queueName,
   };
-  const rules = (asObject(asObject(item.Filter, `${where}.Filter`).S3Key, `${where}.Filter.S3Key`).Rules ?? []) as unknown;
+  const rules = (asMapping(asMapping(item.Filter, `${where}.Filter`).S3Key, `${where}.Filter.S3Key`).Rules ?? []) as unknown;
   if (!Array.isArray(rules)) throw new ServerlessConfigError(`serverless.yml: ${where}.Filter.S3Key.Rules must be a list`);
   for (const [ruleIndex, ruleValue] of rules.entries()) {
-    const rule = asObject(ruleValue, `${where}.Filter.S3Key.Rules[${ruleIndex}]`);
+    const rule = asMapping(ruleValue, `${where}.Filter.S3Key.Rules[${ruleIndex}]`);
     const ruleName = String(rule.Name ?? '').toLowerCase();
     if ((ruleName !== 'prefix' && ruleName !== 'suffix') || typeof rule.Value !== 'string') {
       throw new ServerlessConfigError(`serverless.yml: ${where}.Filter.S3Key.Rules[${ruleIndex}] must be {Name: prefix|suffix, Value: string}`);
@@ -318,7 +328,7 @@ function notificationSpec(
 }
 
 function sqsEventSpec(value: unknown, where: string, queueNameByArn: Map<string, string>): SqsEventSpec {
-  const settings: Json = typeof value === 'string' ? { arn: value } : asObject(value, where);
+  const settings: Json = typeof value === 'string' ? { arn: value } : asMapping(value, where);
   const queueArn = settings.arn;
   const queueName = typeof queueArn === 'string' ? queueNameByArn.get(queueArn) : undefined;
   if (!queueName) throw new ServerlessConfigError(`serverless.yml: ${where}.arn must be the ARN of a queue of this template; got ${JSON.stringify(queueArn)}`);

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type CfnResource, type CfnTemplate, NO_VALUE, TemplateEvaluator } from '../../cloudformation';
+import { asMapping, mergeSections } from './config-values';
 import { ServerlessConfigError } from './errors';
 
 type Json = Record<string, unknown>;
@@ -39,18 +40,6 @@ export function hashSuffix(...parts: string[]): string {
   return createHash('sha256').update(parts.join('/')).digest('hex').slice(0, 12).toUpperCase();
 }
 
-function asObject(value: unknown, where: string): Json {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ServerlessConfigError(`serverless.yml: ${where} must be a mapping`);
-  return value as Json;
-}
-
-/** A section the framework lets be one mapping or a list of mappings merged in order (`resources`, `functions`). */
-export function mergeSections(value: unknown, where: string): Json {
-  if (Array.isArray(value)) return Object.assign({}, ...value.map((item, index) => asObject(item, `${where}[${index}]`)));
-  return asObject(value, where);
-}
-
 /**
  * The template of a resolved `serverless.yml` document: its `resources` section with the functions' and state
  * machines' resources added as the framework and the plugin generate them.
@@ -64,14 +53,14 @@ export function stackTemplate(
 ): CfnTemplate {
   const section = mergeSections(document.resources, 'resources');
   const resources: Record<string, CfnResource> = {};
-  for (const [logicalId, value] of Object.entries(asObject(section.Resources, 'resources.Resources'))) {
-    const resource = asObject(value, `resources.Resources.${logicalId}`);
-    asObject(resource.Properties, `resources.Resources.${logicalId}.Properties`);
+  for (const [logicalId, value] of Object.entries(asMapping(section.Resources, 'resources.Resources'))) {
+    const resource = asMapping(value, `resources.Resources.${logicalId}`);
+    asMapping(resource.Properties, `resources.Resources.${logicalId}.Properties`);
     resources[logicalId] = { ...resource, Type: String(resource.Type ?? '') };
   }
-  const parameters = asObject(section.Parameters, 'resources.Parameters');
+  const parameters = asMapping(section.Parameters, 'resources.Parameters');
   for (const [name, value] of Object.entries(parameters)) {
-    if (asObject(value, `resources.Parameters.${name}`).Default === undefined) {
+    if (asMapping(value, `resources.Parameters.${name}`).Default === undefined) {
       throw new ServerlessConfigError(`serverless.yml: resources.Parameters.${name} needs a Default: the local stack has no deploy-time parameter values`);
     }
   }
@@ -86,8 +75,8 @@ export function stackTemplate(
   }
   return {
     Parameters: parameters as CfnTemplate['Parameters'],
-    Mappings: asObject(section.Mappings, 'resources.Mappings') as CfnTemplate['Mappings'],
-    Conditions: asObject(section.Conditions, 'resources.Conditions'),
+    Mappings: asMapping(section.Mappings, 'resources.Mappings') as CfnTemplate['Mappings'],
+    Conditions: asMapping(section.Conditions, 'resources.Conditions'),
     Resources: resources,
   };
 }

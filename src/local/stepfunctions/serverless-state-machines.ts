@@ -7,14 +7,11 @@
  * loads them with the other variables, then the CloudFormation intrinsics are resolved as the rest of the
  * local stack does.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { load } from 'js-yaml';
 import type { TemplateEvaluator } from '../../cloudformation';
+import { integerIn, isMapping } from '../serverless/config-values';
 import { ServerlessConfigError } from '../serverless/errors';
-import { parseStackConfig, type ReadStackConfigOptions, type StackConfig } from '../serverless/stack-config';
+import { readServerlessFile, type ReadStackConfigOptions, type StackConfig } from '../serverless/stack-config';
 import { functionLogicalId, resolveValue, stackEvaluator, stackTemplate } from '../serverless/stack-template';
-import { resolveVariables } from '../serverless/variables';
 import { DEFAULT_RETRY_POLICY, type ScheduleSpec } from '../scheduler/schedule-spec';
 
 /** One state machine of `serverless.yml`, ready for CreateStateMachine. */
@@ -40,10 +37,6 @@ export interface ServerlessStepFunctions {
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The logical id the plugin gives a state machine (its `id`, else its `name`, else the key, normalized). */
 export function stateMachineLogicalId(key: string, machine: Json): string {
   const custom = typeof machine.id === 'string' ? machine.id : typeof machine.name === 'string' ? machine.name : undefined;
@@ -51,13 +44,14 @@ export function stateMachineLogicalId(key: string, machine: Json): string {
   return custom ? normalized(custom) : `${normalized(key)}StepFunctionsStateMachine`;
 }
 
-function integer(value: unknown, fallback: number, where: string, min: number, max: number): number {
-  if (value === undefined || value === null) return fallback;
-  const number = typeof value === 'string' ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
-    throw new ServerlessConfigError(`serverless.yml: ${where} must be a whole number from ${min} to ${max}; got ${JSON.stringify(value)}`);
-  }
-  return number;
+/** A schedule's retry policy, keyed as the plugin writes it or (`pascalCase`) as CloudFormation does; AWS's defaults where absent. */
+function retryPolicyOf(retry: Record<string, unknown>, where: string, pascalCase: boolean): ScheduleSpec['retryPolicy'] {
+  const attempts = pascalCase ? 'MaximumRetryAttempts' : 'maximumRetryAttempts';
+  const age = pascalCase ? 'MaximumEventAgeInSeconds' : 'maximumEventAgeInSeconds';
+  return {
+    maximumRetryAttempts: integerIn(retry[attempts], `${where}.${attempts}`, 0, 185, DEFAULT_RETRY_POLICY.maximumRetryAttempts),
+    maximumEventAgeInSeconds: integerIn(retry[age], `${where}.${age}`, 60, 86_400, DEFAULT_RETRY_POLICY.maximumEventAgeInSeconds),
+  };
 }
 
 function dateOf(value: unknown, where: string): Date | undefined {
@@ -73,19 +67,19 @@ function pluginSchedules(key: string, machine: Json, arn: string, warnings: stri
   const schedules: ScheduleSpec[] = [];
   events.forEach((event: unknown, index) => {
     const where = `stepFunctions.stateMachines.${key}.events[${index}].schedule`;
-    if (!isObject(event) || event.schedule === undefined) return;
+    if (!isMapping(event) || event.schedule === undefined) return;
     const schedule = event.schedule;
     const name = `${key}-schedule-${index + 1}`;
     if (typeof schedule === 'string') {
       schedules.push({ name, expression: schedule, enabled: true, kind: 'events', target: { stateMachineArn: arn }, retryPolicy: DEFAULT_RETRY_POLICY });
       return;
     }
-    if (!isObject(schedule) || typeof schedule.rate !== 'string') throw new ServerlessConfigError(`serverless.yml: ${where} must be an expression or an object with rate`);
+    if (!isMapping(schedule) || typeof schedule.rate !== 'string') throw new ServerlessConfigError(`serverless.yml: ${where} must be an expression or an object with rate`);
     if (schedule.inputPath !== undefined || schedule.inputTransformer !== undefined) {
       warnings.push(`${where}: inputPath and inputTransformer are not applied locally; the scheduled event is sent as it is`);
     }
     const method = schedule.method === 'scheduler' ? 'scheduler' : 'events';
-    const retry = isObject(schedule.retryPolicy) ? schedule.retryPolicy : {};
+    const retry = isMapping(schedule.retryPolicy) ? schedule.retryPolicy : {};
     const input = schedule.input === undefined ? undefined : typeof schedule.input === 'string' ? schedule.input : JSON.stringify(schedule.input);
     schedules.push({
       name: typeof schedule.name === 'string' ? schedule.name : name,
@@ -94,10 +88,7 @@ function pluginSchedules(key: string, machine: Json, arn: string, warnings: stri
       enabled: schedule.enabled !== false,
       kind: method,
       target: { stateMachineArn: arn, ...(input !== undefined ? { input } : {}) },
-      retryPolicy: {
-        maximumRetryAttempts: integer(retry.maximumRetryAttempts, DEFAULT_RETRY_POLICY.maximumRetryAttempts, `${where}.retryPolicy.maximumRetryAttempts`, 0, 185),
-        maximumEventAgeInSeconds: integer(retry.maximumEventAgeInSeconds, DEFAULT_RETRY_POLICY.maximumEventAgeInSeconds, `${where}.retryPolicy.maximumEventAgeInSeconds`, 60, 86_400),
-      },
+      retryPolicy: retryPolicyOf(retry, `${where}.retryPolicy`, false),
     });
   });
   return schedules;
@@ -111,12 +102,12 @@ function resourceSchedules(evaluator: TemplateEvaluator, machineArns: Set<string
     const where = `resources.Resources.${logicalId}`;
     if (!evaluator.resourceExists(logicalId)) continue;
     const resolved = resolveValue(evaluator, value.Properties ?? {}, `${where}.Properties`);
-    const properties = isObject(resolved) ? resolved : {};
+    const properties = isMapping(resolved) ? resolved : {};
     if (value.Type === 'AWS::Scheduler::Schedule') {
-      const target = isObject(properties.Target) ? properties.Target : {};
+      const target = isMapping(properties.Target) ? properties.Target : {};
       if (typeof target.Arn !== 'string' || !machineArns.has(target.Arn)) continue;
-      const retry = isObject(target.RetryPolicy) ? target.RetryPolicy : {};
-      const deadLetter = isObject(target.DeadLetterConfig) ? target.DeadLetterConfig.Arn : undefined;
+      const retry = isMapping(target.RetryPolicy) ? target.RetryPolicy : {};
+      const deadLetter = isMapping(target.DeadLetterConfig) ? target.DeadLetterConfig.Arn : undefined;
       const startDate = dateOf(properties.StartDate, `${where}.Properties.StartDate`);
       const endDate = dateOf(properties.EndDate, `${where}.Properties.EndDate`);
       schedules.push({
@@ -127,10 +118,7 @@ function resourceSchedules(evaluator: TemplateEvaluator, machineArns: Set<string
         enabled: properties.State !== 'DISABLED',
         kind: 'scheduler',
         target: { stateMachineArn: target.Arn, ...(typeof target.Input === 'string' ? { input: target.Input } : {}) },
-        retryPolicy: {
-          maximumRetryAttempts: integer(retry.MaximumRetryAttempts, DEFAULT_RETRY_POLICY.maximumRetryAttempts, `${where}.Properties.Target.RetryPolicy.MaximumRetryAttempts`, 0, 185),
-          maximumEventAgeInSeconds: integer(retry.MaximumEventAgeInSeconds, DEFAULT_RETRY_POLICY.maximumEventAgeInSeconds, `${where}.Properties.Target.RetryPolicy.MaximumEventAgeInSeconds`, 60, 86_400),
-        },
+        retryPolicy: retryPolicyOf(retry, `${where}.Properties.Target.RetryPolicy`, true),
         ...(typeof deadLetter === 'string' ? { deadLetterArn: deadLetter } : {}),
         ...(startDate ? { startDate } : {}),
         ...(endDate ? { endDate } : {}),
@@ -139,19 +127,16 @@ function resourceSchedules(evaluator: TemplateEvaluator, machineArns: Set<string
     }
     if (typeof properties.ScheduleExpression !== 'string' || !Array.isArray(properties.Targets)) continue;
     for (const [index, target] of (properties.Targets as unknown[]).entries()) {
-      if (!isObject(target) || typeof target.Arn !== 'string' || !machineArns.has(target.Arn)) continue;
-      const retry = isObject(target.RetryPolicy) ? target.RetryPolicy : {};
-      const deadLetter = isObject(target.DeadLetterConfig) ? target.DeadLetterConfig.Arn : undefined;
+      if (!isMapping(target) || typeof target.Arn !== 'string' || !machineArns.has(target.Arn)) continue;
+      const retry = isMapping(target.RetryPolicy) ? target.RetryPolicy : {};
+      const deadLetter = isMapping(target.DeadLetterConfig) ? target.DeadLetterConfig.Arn : undefined;
       schedules.push({
         name: typeof properties.Name === 'string' ? properties.Name : `${logicalId}-${index + 1}`,
         expression: properties.ScheduleExpression,
         enabled: properties.State !== 'DISABLED',
         kind: 'events',
         target: { stateMachineArn: target.Arn, ...(typeof target.Input === 'string' ? { input: target.Input } : {}) },
-        retryPolicy: {
-          maximumRetryAttempts: integer(retry.MaximumRetryAttempts, DEFAULT_RETRY_POLICY.maximumRetryAttempts, `${where}.Properties.Targets[${index}].RetryPolicy.MaximumRetryAttempts`, 0, 185),
-          maximumEventAgeInSeconds: integer(retry.MaximumEventAgeInSeconds, DEFAULT_RETRY_POLICY.maximumEventAgeInSeconds, `${where}.Properties.Targets[${index}].RetryPolicy.MaximumEventAgeInSeconds`, 60, 86_400),
-        },
+        retryPolicy: retryPolicyOf(retry, `${where}.Properties.Targets[${index}].RetryPolicy`, true),
         ...(typeof deadLetter === 'string' ? { deadLetterArn: deadLetter } : {}),
       });
     }
@@ -161,30 +146,15 @@ function resourceSchedules(evaluator: TemplateEvaluator, machineArns: Set<string
 
 /** Reads the state machines and schedules of the `serverless.yml` at `path`. */
 export function readServerlessStepFunctions(path: string, readOptions: ReadStackConfigOptions = {}): ServerlessStepFunctions {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ServerlessConfigError(`cannot read serverless.yml at ${path}: ${(error as Error).message}`);
-  }
-  const raw = load(text);
-  if (!isObject(raw)) throw new ServerlessConfigError('serverless.yml must be a YAML mapping');
-  const baseDir = readOptions.baseDir ?? dirname(resolve(path));
-  const stackConfig = parseStackConfig(text, { ...readOptions, baseDir });
-  const document = resolveVariables(raw, {
-    options: readOptions.options ?? {},
-    env: readOptions.env ?? process.env,
-    accountId: stackConfig.accountId,
-    baseDir,
-  });
+  const { document, config: stackConfig } = readServerlessFile(path, readOptions);
   const { region, accountId, stackName } = stackConfig;
   const warnings: string[] = [];
-  const section = isObject(document.stepFunctions) ? document.stepFunctions : {};
-  const machinesSection = isObject(section.stateMachines) ? section.stateMachines : {};
+  const section = isMapping(document.stepFunctions) ? document.stepFunctions : {};
+  const machinesSection = isMapping(section.stateMachines) ? section.stateMachines : {};
 
   const machines = new Map<string, { key: string; name: string; arn: string; body: Json }>();
   for (const [key, value] of Object.entries(machinesSection)) {
-    if (!isObject(value)) throw new ServerlessConfigError(`serverless.yml: stepFunctions.stateMachines.${key} must be a mapping`);
+    if (!isMapping(value)) throw new ServerlessConfigError(`serverless.yml: stepFunctions.stateMachines.${key} must be a mapping`);
     const logicalId = stateMachineLogicalId(key, value);
     const name = typeof value.name === 'string' ? value.name : logicalId;
     if (value.type !== undefined && value.type !== 'STANDARD') warnings.push(`stepFunctions.stateMachines.${key}: type ${String(value.type)} runs as STANDARD locally`);

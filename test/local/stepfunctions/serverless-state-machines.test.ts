@@ -88,7 +88,7 @@ describe('Function: readServerlessStepFunctions', () => {
     expect(read(missing)).toThrow(ServerlessConfigError);
     expect(read(missing)).toThrow('stepFunctions.stateMachines.a.definition: ${file(nope.json)} cannot be read');
     expect(read(embedded)).toThrow('must be the whole value');
-    expect(read(badRetry)).toThrow('retryPolicy.maximumRetryAttempts must be a whole number from 0 to 185');
+    expect(read(badRetry)).toThrow('retryPolicy.maximumRetryAttempts must be an integer from 0 to 185');
   });
 
   it('names state machines the way the plugin does', () => {
