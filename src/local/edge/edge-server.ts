@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { requestScope, type RequestScope } from './credential-scope';
+import { readBodyWithin } from './request-body';
 
 /** Serves one request for one service. */
 export type ServiceHandler = (req: IncomingMessage, res: ServerResponse, scope: RequestScope) => Promise<void>;
@@ -77,14 +78,13 @@ export function createEdgeServer(options: EdgeOptions): Server {
   return server;
 }
 
-/** Reads a whole request body (for the JSON and query protocols, whose bodies are small). */
+/**
+ * Reads a whole request body (for the JSON and query protocols, whose bodies are small).
+ *
+ * @throws Error when the body is longer than `limit` bytes (the edge answers it as an internal failure).
+ */
 export async function readRequestBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error(`request body over ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  const body = await readBodyWithin(req, limit);
+  if (!body) throw new Error(`request body over ${limit} bytes`);
+  return body;
 }

@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { ClientOptions } from '../../aws/clients';
 import { LOCAL_ACCOUNT_ID } from '../../aws/stack-names';
+import { readBodyWithin } from '../edge/request-body';
 import { resolveTimeScale } from '../time-scale';
 import {
   executionAlreadyExists,
@@ -412,7 +413,8 @@ export function createStepFunctionsService(options: StepFunctionsServiceOptions 
     try {
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith(TARGET_PREFIX) ? operations[target.slice(TARGET_PREFIX.length)] : undefined;
-      const body = await readBody(req);
+      const body = await readBodyWithin(req, MAX_BODY_BYTES);
+      if (!body) throw new StepFunctionsApiError('ValidationException', `The request body is larger than ${MAX_BODY_BYTES} bytes`, 413);
       if (!operation) throw new UnknownOperationError(target);
       let input: unknown;
       try {
@@ -459,22 +461,6 @@ function historyEventJson(event: HistoryEvent, includeData: boolean): Input {
     } else out[key] = value;
   }
   return out;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) reject(new StepFunctionsApiError('ValidationException', `The request body is larger than ${MAX_BODY_BYTES} bytes`, 413));
-      else resolve(Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {

@@ -209,6 +209,16 @@ describe('Function: createStepFunctionsService (executions)', () => {
     expect(badName.name).toBe('InvalidName');
   });
 
+  it('refuses a request body over 2 MiB with ValidationException, still answering on the connection', async () => {
+    // Act
+    const tooLarge = await failure(harness.sfn.send(new StartExecutionCommand({ stateMachineArn: passArn, input: JSON.stringify({ big: 'x'.repeat(3 * 1024 ** 2) }) })));
+    const next = await harness.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: passArn }));
+
+    // Assess
+    expect(tooLarge).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('larger than 2097152 bytes') });
+    expect(next.name).toBe('greeter');
+  });
+
   it('runs Wait states on the time scale (100 s at 0.01 take about 1 s)', async () => {
     // Prepare
     const { stateMachineArn } = await harness.sfn.send(new CreateStateMachineCommand({ name: 'wait-100', definition: asl(waitMachine(100)), roleArn: ROLE_ARN }));
