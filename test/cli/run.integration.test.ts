@@ -3,12 +3,9 @@
  * machines from their real ASL files (the prepare function run by its real handler), over HTTP through the
  * CLI's own SFN client, with their SageMaker tasks carried out by the SageMaker emulator serving the Iris models.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { DescribeEndpointCommand, ListModelsCommand } from '@aws-sdk/client-sagemaker';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
@@ -16,15 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/aws/clients';
 import { stackNames } from '../../src/aws/stack-names';
 import type { ContextFactory } from '../../src/cli/context';
-import { startLocalStepFunctions, type LocalStepFunctions } from '../../src/local/stepfunctions';
+import { serveOnLoopback, type LoopbackServer } from '../../src/local/edge/loopback-server';
+import type { LocalStepFunctions } from '../../src/local/stepfunctions';
 import { CREDENTIALS, ONNX_IMAGE, startStack, uploadIris, type TestStack } from '../local/sagemaker/support';
+import { startProjectStepFunctions } from '../local/stepfunctions/support';
 import { run, stubRegistry } from './fakes';
-
-const SERVERLESS_YML = fileURLToPath(new URL('../../serverless.yml', import.meta.url));
 
 let sagemaker: TestStack;
 let local: LocalStepFunctions;
-let server: Server;
+let server: LoopbackServer;
 let sfnUrl: string;
 let factory: ContextFactory;
 let dir: string;
@@ -35,18 +32,9 @@ beforeAll(async () => {
   sagemaker = await startStack();
   await sagemaker.s3.send(new CreateBucketCommand({ Bucket: 'smhost-dev-artifacts-000000000000' }));
   urls = await uploadIris(sagemaker, 'pipelines');
-  local = await startLocalStepFunctions({
-    serverlessYml: SERVERLESS_YML,
-    readOptions: { env: {} },
-    endpointUrl: 'http://127.0.0.1:9',
-    endpoints: { sagemaker: sagemaker.server.url, s3: sagemaker.s3Endpoint },
-    credentials: CREDENTIALS,
-    timeScale: 0.01,
-    runSchedules: false,
-  });
-  server = createServer((req, res) => void local.handle(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  sfnUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  local = await startProjectStepFunctions(sagemaker);
+  server = await serveOnLoopback((req, res) => local.handle(req, res));
+  sfnUrl = server.url;
   factory = (options) => {
     const clients = createClients({ endpoint: sfnUrl, credentials: CREDENTIALS, region: 'us-east-1', maxAttempts: 1 });
     const { bucket: _bucket, ...names } = stackNames({ env: {}, ...(options.stage ? { stage: options.stage } : {}) });
@@ -56,12 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await local?.close();
-  if (server) {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  }
+  await server?.close();
   await sagemaker?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

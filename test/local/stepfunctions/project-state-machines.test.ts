@@ -3,9 +3,9 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateModelCommand, ListTransformJobsCommand } from '@aws-sdk/client-sagemaker';
 import { parseS3Uri } from '../../../src/pipeline/transform-jobs';
 import type { TransformRunner } from '../../../src/local/sagemaker';
-import { startLocalStepFunctions, type LocalStepFunctions } from '../../../src/local/stepfunctions';
-import { CREDENTIALS, ONNX_IMAGE, ROLE, startStack, uploadIris, type TestStack } from '../sagemaker/support';
-import { REPOSITORY_ROOT } from './support';
+import type { LocalStepFunctions } from '../../../src/local/stepfunctions';
+import { ONNX_IMAGE, ROLE, startStack, uploadIris, type TestStack } from '../sagemaker/support';
+import { startProjectStepFunctions } from './support';
 
 const BUCKET = 'smhost-dev-artifacts-000000000000';
 let sagemaker: TestStack;
@@ -24,15 +24,7 @@ beforeAll(async () => {
   await sagemaker.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   const { scaler } = await uploadIris(sagemaker);
   await sagemaker.sagemaker.send(new CreateModelCommand({ ModelName: 'batch-transform-model', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: ONNX_IMAGE, ModelDataUrl: scaler } }));
-  local = await startLocalStepFunctions({
-    serverlessYml: `${REPOSITORY_ROOT}serverless.yml`,
-    readOptions: { env: {} },
-    endpointUrl: 'http://127.0.0.1:9',
-    endpoints: { sagemaker: sagemaker.server.url, s3: sagemaker.s3Endpoint },
-    credentials: CREDENTIALS,
-    timeScale: 0.01,
-    runSchedules: false,
-  });
+  local = await startProjectStepFunctions(sagemaker);
 });
 
 afterAll(async () => {

@@ -5,9 +5,16 @@
 import { fileURLToPath } from 'node:url';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 import { createSfnClient } from '../../../src/aws/clients';
-import { functionsFromSpecs, startStepFunctionsServer, type StepFunctionsServer } from '../../../src/local/stepfunctions';
+import {
+  functionsFromSpecs,
+  startLocalStepFunctions,
+  startStepFunctionsServer,
+  type LocalStepFunctions,
+  type StepFunctionsServer,
+} from '../../../src/local/stepfunctions';
 import type { StepFunctionsServiceOptions } from '../../../src/local/stepfunctions';
 import type { FunctionSpec } from '../../../src/local/serverless/stack-config';
+import { CREDENTIALS, type TestStack } from '../sagemaker/support';
 
 export const ROLE_ARN = 'arn:aws:iam::000000000000:role/StatesRole';
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDSFNTEST', secretAccessKey: 'secret' };
@@ -53,6 +60,23 @@ export async function startSfn(options: StepFunctionsServiceOptions = {}): Promi
       await server.close();
     },
   };
+}
+
+/**
+ * The project's serverless.yml state machines on the local Step Functions (their Lambda tasks run by the real
+ * handlers), their SageMaker and S3 tasks sent to the emulator `stack`, 100x faster than real time and with
+ * no schedule armed.
+ */
+export function startProjectStepFunctions(stack: TestStack): Promise<LocalStepFunctions> {
+  return startLocalStepFunctions({
+    serverlessYml: `${REPOSITORY_ROOT}serverless.yml`,
+    readOptions: { env: {} },
+    endpointUrl: 'http://127.0.0.1:9',
+    endpoints: { sagemaker: stack.server.url, s3: stack.s3Endpoint },
+    credentials: CREDENTIALS,
+    timeScale: 0.01,
+    runSchedules: false,
+  });
 }
 
 /** Starts an execution and waits until it has ended, returning DescribeExecution's answer. */
