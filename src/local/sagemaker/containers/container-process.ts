@@ -5,10 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { builtinContainerCommand } from './builtin-container-command';
+import { ContainerHttpClient, type ContainerResponse } from './container-http-client';
 import type { ImageTarget } from './image-map';
 import { freePort } from './ports';
 
@@ -33,39 +32,21 @@ export class ContainerStartError extends Error {
   }
 }
 
-/** A container's answer to an HTTP request. */
-export interface ContainerResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
+export { ContainerTimeoutError, ContainerUnreachableError, type ContainerResponse } from './container-http-client';
 
-/** No answer within the invocation timeout. */
-export class ContainerTimeoutError extends Error {
-  override readonly name = 'ContainerTimeoutError';
-}
-
-/** The container cannot be reached (it exited, or its port refuses connections). */
-export class ContainerUnreachableError extends Error {
-  override readonly name = 'ContainerUnreachableError';
-}
-
-const here = dirname(fileURLToPath(import.meta.url));
-const ONNX_SERVER = `${here}/../onnx-container/server.ts`;
 const STDERR_TAIL_LINES = 15;
-
-function builtinArgv(): string[] {
-  // The built-in container is TypeScript; tsx is loaded by absolute URL so the child does not depend on its cwd.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return [process.execPath, '--import', tsx, ONNX_SERVER];
-}
+/** First and longest pause between `/ping` polls: short at first, since a container is up in a few hundred ms. */
+const FIRST_PING_DELAY_MS = 5;
+const MAX_PING_DELAY_MS = 100;
 
 export class ContainerProcess {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly client: ContainerHttpClient;
   private readonly stderrTail: string[] = [];
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exited: Promise<void>;
   private stopping = false;
+  /** Wakes a `/ping` poll waiting between attempts: output from the process is a hint it may be up. */
+  private wake: (() => void) | undefined;
 
   private constructor(
     readonly launch: ContainerLaunch,
@@ -73,6 +54,7 @@ export class ContainerProcess {
     private readonly child: ChildProcess,
     private readonly log: WriteStream,
   ) {
+    this.client = new ContainerHttpClient(port, launch.label);
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
@@ -92,17 +74,29 @@ export class ContainerProcess {
         if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       }
     };
+    const hint = () => this.wake?.();
+    child.stdout?.on('data', hint);
     child.stdout?.pipe(log, { end: false });
+    child.stderr?.on('data', hint);
     child.stderr?.on('data', keep);
     child.stderr?.pipe(log, { end: false });
   }
 
   /** Starts the process on a free port with SageMaker's variables and the container's `Environment`. */
   static async start(launch: ContainerLaunch): Promise<ContainerProcess> {
+    let argv: string[];
+    let how = '';
+    if (launch.target.kind === 'builtin') {
+      const command = await builtinContainerCommand();
+      argv = command.argv;
+      how = `; built-in container: ${command.note}`;
+    } else {
+      argv = launch.target.command;
+    }
+    // The port last, so that as little time as possible passes between choosing it and the process binding it.
     const port = await freePort();
     mkdirSync(dirname(launch.logFile), { recursive: true });
     const log = createWriteStream(launch.logFile, { flags: 'a' });
-    const argv = launch.target.kind === 'builtin' ? builtinArgv() : launch.target.command;
     const cwd = launch.target.kind === 'command' ? launch.target.cwd : process.cwd();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -114,7 +108,7 @@ export class ContainerProcess {
       SAGEMAKER_MULTI_MODEL: launch.multiModel ? 'true' : 'false',
       SM_MODEL_DIR: launch.modelDir,
     };
-    log.write(`--- starting ${launch.label}: ${argv.join(' ')} (port ${port}, model dir ${launch.modelDir})\n`);
+    log.write(`--- starting ${launch.label}: ${argv.join(' ')} (port ${port}, model dir ${launch.modelDir})${how}\n`);
     const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     return new ContainerProcess(launch, port, child, log);
   }
@@ -152,7 +146,7 @@ export class ContainerProcess {
    */
   async waitHealthy(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    let delay = 20;
+    let delay = FIRST_PING_DELAY_MS;
     let last = 'no answer';
     while (Date.now() < deadline) {
       if (signal?.aborted) throw new ContainerStartError(`Start of container ${this.launch.label} was cancelled`);
@@ -164,8 +158,17 @@ export class ContainerProcess {
       } catch (error) {
         last = (error as Error).message;
       }
-      await Promise.race([new Promise((r) => setTimeout(r, delay)), this.exited]);
-      delay = Math.min(delay * 2, 250);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, delay);
+          this.wake = resolve;
+        }),
+        this.exited,
+      ]);
+      clearTimeout(timer);
+      this.wake = undefined;
+      delay = Math.min(delay * 1.5, MAX_PING_DELAY_MS);
     }
     if (!this.running) throw new ContainerStartError(this.exitReason());
     throw new ContainerStartError(
@@ -173,52 +176,19 @@ export class ContainerProcess {
     );
   }
 
-  /** One HTTP request to the container over a kept-alive connection. */
-  request(
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    body: Buffer | undefined,
-    timeoutMs: number,
-  ): Promise<ContainerResponse> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          method,
-          path,
-          agent: this.agent,
-          headers: { ...headers, 'content-length': body ? String(body.length) : '0' },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
-          });
-          res.on('error', (error) => {
-            clearTimeout(timer);
-            reject(new ContainerUnreachableError(`${this.launch.label}: ${error.message}`));
-          });
-        },
-      );
-      const timer = setTimeout(() => {
-        req.destroy();
-        reject(new ContainerTimeoutError(`${this.launch.label} did not answer ${method} ${path} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      req.on('error', (error) => {
-        clearTimeout(timer);
-        reject(new ContainerUnreachableError(`${this.launch.label}: ${error.message}`));
-      });
-      req.end(body);
-    });
+  /**
+   * One HTTP request to the container over a kept-alive connection.
+   *
+   * @throws {ContainerTimeoutError} when it does not answer within `timeoutMs`.
+   * @throws {ContainerUnreachableError} when it cannot be reached or its answer is not HTTP.
+   */
+  request(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<ContainerResponse> {
+    return this.client.request(method, path, headers, body, timeoutMs);
   }
 
   /** Stops the process: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
   async stop(graceMs = 2000): Promise<void> {
-    this.agent.destroy();
+    this.client.destroy();
     if (this.running && !this.stopping) {
       this.stopping = true;
       this.child.kill('SIGTERM');
