@@ -276,7 +276,8 @@ export function createStepFunctionsService(options: StepFunctionsServiceOptions 
     return { executionArn: arn, startDate: execution.record.startDate };
   }
 
-  function describeExecution(record: ExecutionRecord): Input {
+  /** What ListExecutions gives of an execution, and DescribeExecution starts with. */
+  function executionSummary(record: ExecutionRecord): Input {
     return {
       executionArn: record.executionArn,
       stateMachineArn: record.stateMachineArn,
@@ -284,6 +285,12 @@ export function createStepFunctionsService(options: StepFunctionsServiceOptions 
       status: record.status,
       startDate: epochSeconds(record.startDate),
       ...(record.stopDate ? { stopDate: epochSeconds(record.stopDate) } : {}),
+    };
+  }
+
+  function describeExecution(record: ExecutionRecord): Input {
+    return {
+      ...executionSummary(record),
       input: record.input,
       inputDetails: { included: true },
       ...(record.output !== undefined ? { output: record.output, outputDetails: { included: true } } : {}),
@@ -386,14 +393,7 @@ export function createStepFunctionsService(options: StepFunctionsServiceOptions 
         .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
       const result = page(matching, input);
       return {
-        executions: result.items.map((record) => ({
-          executionArn: record.executionArn,
-          stateMachineArn: record.stateMachineArn,
-          name: record.name,
-          status: record.status,
-          startDate: epochSeconds(record.startDate),
-          ...(record.stopDate ? { stopDate: epochSeconds(record.stopDate) } : {}),
-        })),
+        executions: result.items.map(executionSummary),
         ...(result.nextToken ? { nextToken: result.nextToken } : {}),
       };
     },
