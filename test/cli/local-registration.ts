@@ -2,7 +2,7 @@
  * Runs the command line against real s3rver and dynalite servers (test/support/local-aws.ts), with the
  * registration Lambda simulated the way AWS runs it: once an object lands in `incoming/`, the real
  * handler (`functions/register-artifacts.ts`) is called with an SQS event whose body is the S3 event
- * notification AWS would send for it (URL-encoded key, eTag, size, sequencer).
+ * notification AWS would send for it (test/support/s3-events.ts: URL-encoded key, eTag, size, sequencer).
  *
  * SageMaker is the local emulator (src/local/sagemaker) on its own port. These tests create no
  * endpoint, so registration's `DescribeEndpoint` finds none and records versions as current and
@@ -12,7 +12,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   createClients,
@@ -26,6 +26,7 @@ import type { CliContext, ContextFactory } from '../../src/cli/context';
 import { DEFAULT_COPY, DEFAULT_WARM_UP, DynamoRegistry, type MultiModelDeps } from '../../src/multimodel';
 import { createHandler } from '../../functions/register-artifacts';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../support/local-aws';
+import { sqsEventForObjects } from '../support/s3-events';
 
 export interface LocalRegistration {
   aws: LocalAws;
@@ -36,62 +37,6 @@ export interface LocalRegistration {
   /** Handler results of the notifications so far (a failure is in `batchItemFailures`). */
   deliveries: Promise<{ key: string; batchItemFailures: unknown[] }>[];
   stop(): Promise<void>;
-}
-
-/** S3 event keys are URL-encoded like a form: `/` kept, space as `+`. */
-export function encodeEventKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/%20/g, '+'))
-    .join('/');
-}
-
-let sequence = 0;
-
-/** An S3 ObjectCreated:Put notification inside an SQS event, as AWS delivers it to the function. */
-export function objectCreatedEvent(bucket: string, key: string, eTag: string, size: number): SQSEvent {
-  sequence += 1;
-  const sequencer = (Date.now() * 1000 + sequence).toString(16).toUpperCase().padStart(16, '0');
-  const body = {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: 'us-east-1',
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'AWS:TEST' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': 'TEST', 'x-amz-id-2': 'TEST' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'artifacts',
-          bucket: { name: bucket, ownerIdentity: { principalId: 'TEST' }, arn: `arn:aws:s3:::${bucket}` },
-          object: { key: encodeEventKey(key), size, eTag: eTag.replace(/"/g, ''), sequencer },
-        },
-      },
-    ],
-  };
-  return {
-    Records: [
-      {
-        messageId: `m-${sequence}`,
-        receiptHandle: `r-${sequence}`,
-        body: JSON.stringify(body),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'TEST',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:smhost-dev-artifact-events',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
 }
 
 const lambdaContext = {
@@ -141,7 +86,7 @@ export async function startLocalRegistration(): Promise<LocalRegistration> {
         deliveries.push(
           (async () => {
             const head = await aws.s3.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: key }));
-            const event = objectCreatedEvent(aws.bucket, key, head.ETag ?? '', head.ContentLength ?? 0);
+            const event = sqsEventForObjects({ bucket: aws.bucket, key, eTag: head.ETag ?? '', size: head.ContentLength ?? 0 });
             return { key, ...(await handler(event, lambdaContext)) };
           })(),
         );
