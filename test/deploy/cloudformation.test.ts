@@ -16,15 +16,7 @@ import {
   type TemplateCheckData,
 } from '../../src/deploy';
 import type { ResolvedResource } from '../../src/cloudformation';
-import {
-  propertiesOf,
-  roleStatements,
-  SAMPLE_ALARM_TOPIC,
-  SAMPLE_CHECK_OPTIONS,
-  SAMPLE_KMS_KEY,
-  TEST_ACCOUNT,
-  usePackagedService,
-} from '../support/packaged-template';
+import { propertiesOf, roleStatements, SAMPLE_ALARM_TOPIC, SAMPLE_CHECK_OPTIONS, SAMPLE_KMS_KEY, TEST_ACCOUNT, usePackagedService } from '../support/packaged-template';
 
 const service = usePackagedService('smhost-package-');
 let data: TemplateCheckData;

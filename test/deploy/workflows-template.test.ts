@@ -7,15 +7,7 @@ import { prepareEnvironmentFrom, prepareTransform } from '../../src/workflows/pr
 import { parseWorkflowInput, WORKFLOW_NAMES } from '../../src/workflows/workflow-schemas';
 import type { ResolvedResource } from '../../src/cloudformation';
 import { cfnSchemasDir, checkTemplate, loadTemplateCheckData, repositoryRoot } from '../../src/deploy';
-import {
-  propertiesOf,
-  roleStatements,
-  SAMPLE_ALARM_TOPIC,
-  SAMPLE_CHECK_OPTIONS,
-  SAMPLE_KMS_KEY,
-  TEST_ACCOUNT,
-  usePackagedService,
-} from '../support/packaged-template';
+import { propertiesOf, roleStatements, SAMPLE_ALARM_TOPIC, SAMPLE_CHECK_OPTIONS, SAMPLE_KMS_KEY, TEST_ACCOUNT, usePackagedService } from '../support/packaged-template';
 
 const BUCKET_ARN = `arn:aws:s3:::smhost-dev-artifacts-${TEST_ACCOUNT}`;
 const EXECUTION_ROLE_ARN = `arn:aws:iam::${TEST_ACCOUNT}:role/smhost-dev-SageMakerExecutionRole-A1B2C3D4E5F6`;
