@@ -22,6 +22,10 @@ function fixedPollDefinition(): Record<string, any> {
   delete states.ExplainWaitTimeout;
   states.CreateEndpoint.Next = 'WaitForEndpoint';
   states.UpdateEndpoint.Next = 'WaitForEndpoint';
+  // A deployment confirmed after a lost answer joins the loop where the schedule step was.
+  for (const choice of states.CheckEndpointDeployment.Choices as { Next: string }[]) {
+    if (choice.Next === 'ScheduleNextPoll') choice.Next = 'WaitForEndpoint';
+  }
   states.WaitForEndpoint = { Type: 'Wait', Seconds: FIXED_POLL_SECONDS, Next: 'DescribeEndpoint' };
   states.CheckEndpointStatus.Default = 'WaitForEndpoint';
   states.CheckEndpointStatus.Choices = states.CheckEndpointStatus.Choices.filter(

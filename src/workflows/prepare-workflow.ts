@@ -13,6 +13,7 @@ import { buildTags } from '../pipeline/tags';
 import { buildTransformJobRequest, datedOutputPath, parseS3Uri } from '../pipeline/transform-jobs';
 import { stackNames } from '../aws/stack-names';
 import { pollIntervals } from './endpoint-wait';
+import { transformJobSchedules, type TransformJobSchedules } from './transform-job-follow';
 import {
   isWorkflowName,
   parseWorkflowInput,
@@ -62,7 +63,7 @@ export function prepareEnvironmentFrom(env: NodeJS.ProcessEnv = process.env): Pr
   };
 }
 
-/** The reason a failed endpoint reports when SageMaker gave none, merged under `DescribeEndpoint`'s answer. */
+/** The reason a failed endpoint or job reports when SageMaker gave none, merged under the Describe call's answer. */
 export const MISSING_FAILURE_REASON = 'SageMaker gave no FailureReason';
 
 /** State of a deployment once prepared: what the deploy state machines read. */
@@ -96,12 +97,14 @@ export interface PreparedModelPackage {
   modelPackageGroupName?: string;
 }
 
-export interface PreparedTransform {
+export interface PreparedTransform extends TransformJobSchedules {
   workflow: 'batch-transform';
   names: { transformJob: string };
   requests: { createTransformJob: ReturnType<typeof buildTransformJobRequest> };
   output: { s3OutputPath: string; bucket: string; prefix: string };
   scheduledTime?: string;
+  /** Merged under a failed job's description, which may lack a `FailureReason` (a stopped job has none). */
+  failureDefaults: { FailureReason: string };
 }
 
 export type PreparedWorkflow = PreparedDeployment | PreparedModelPackage | PreparedTransform;
@@ -293,6 +296,8 @@ export function prepareTransform(input: BatchTransformInput, execution: Executio
     // The prefix ends with `/` so listing the outputs of one dated run never reaches into a sibling.
     output: { s3OutputPath, bucket, prefix: key === '' || key.endsWith('/') ? key : `${key}/` },
     ...(input.scheduledTime !== undefined ? { scheduledTime: input.scheduledTime } : {}),
+    ...transformJobSchedules(),
+    failureDefaults: { FailureReason: MISSING_FAILURE_REASON },
   };
 }
 

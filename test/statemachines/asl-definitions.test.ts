@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDocumentClient } from '../../src/aws/clients';
 import { DynamoRegistry } from '../../src/multimodel/registry';
 import { WORKFLOW_NAMES } from '../../src/workflows/workflow-schemas';
+import { TRANSFORM_JOB_FOLLOW, TRANSFORM_JOB_TIMEOUT_SECONDS } from '../../src/workflows/transform-job-follow';
 import { operationInputSchema, shapeProblems, templateNameProblems } from './sdk-request-shapes';
 import { allStates, loadDefinition } from './run-state-machine';
 
@@ -48,8 +49,10 @@ describe('State machine definitions', () => {
   });
 
   it.each(definitions)('%s retries every task on throttling with a capped, fully jittered backoff', (_workflow, definition) => {
-    // Act
-    const retriers = tasks(definition).map(([name, state]) => [name, state.Retry?.[0]] as const);
+    // Act: the optimized SageMaker integration names every error alike, so its retries are a loop of their own (below).
+    const retriers = tasks(definition)
+      .filter(([, state]) => !(state.Resource as string).startsWith('arn:aws:states:::sagemaker:'))
+      .map(([name, state]) => [name, state.Retry?.[0]] as const);
 
     // Assess
     for (const [name, retrier] of retriers) {
@@ -64,13 +67,64 @@ describe('State machine definitions', () => {
     expect(sageMakerRetried).toBe(true);
   });
 
-  it('gives the .sync transform task an explicit timeout', () => {
+  it('gives the .sync transform task an explicit timeout, the one a followed job is waited for', () => {
     // Act
     const sync = definitions.flatMap(([, d]) => tasks(d)).filter(([, s]) => (s.Resource as string).endsWith('.sync'));
 
     // Assess
     expect(sync.length).toBeGreaterThan(0);
-    for (const [name, state] of sync) expect(state.TimeoutSeconds, name).toBeGreaterThan(60);
+    for (const [name, state] of sync) expect(state.TimeoutSeconds, name).toBe(TRANSFORM_JOB_TIMEOUT_SECONDS);
+    expect(TRANSFORM_JOB_FOLLOW.timeoutSeconds).toBe(TRANSFORM_JOB_TIMEOUT_SECONDS);
+  });
+
+  it.each(['deploy-pipeline-model', 'deploy-multi-model-endpoint'])(
+    '%s confirms a create refused as a duplicate by describing the derived name before it cleans anything up',
+    (workflow) => {
+      // Prepare
+      const states = loadDefinition(workflow).States;
+
+      // Act
+      const firstCatch = (state: string) => [states[state].Catch[0].ErrorEquals, states[state].Catch[0].Next];
+      const confirm = (state: string) => [states[state].Resource, states[state].Parameters, states[state].Catch[0].Next];
+
+      // Assess
+      expect(firstCatch('CreateModel')).toEqual([['SageMaker.ValidationException'], 'ConfirmModel']);
+      expect(firstCatch('CreateEndpointConfig')).toEqual([['SageMaker.ValidationException'], 'ConfirmEndpointConfig']);
+      expect(firstCatch('CreateEndpoint')).toEqual([['SageMaker.ValidationException'], 'ConfirmEndpointDeployment']);
+      expect(firstCatch('UpdateEndpoint')).toEqual([['SageMaker.ValidationException'], 'ConfirmEndpointDeployment']);
+      expect(confirm('ConfirmModel')).toEqual(['arn:aws:states:::aws-sdk:sagemaker:describeModel', { 'ModelName.$': '$.names.model' }, 'DeleteModel']);
+      expect(confirm('ConfirmEndpointConfig')).toEqual([
+        'arn:aws:states:::aws-sdk:sagemaker:describeEndpointConfig',
+        { 'EndpointConfigName.$': '$.names.endpointConfig' },
+        'DeleteEndpointConfig',
+      ]);
+      expect(states.ConfirmModel.Next).toBe('CreateEndpointConfig');
+      expect(states.ConfirmEndpointConfig.Next).toBe('CreateOrUpdateEndpoint');
+      expect(states.ConfirmEndpointDeployment.Next).toBe('CheckEndpointDeployment');
+      expect(states.CheckEndpointDeployment.Default).toBe('DeleteEndpointConfig');
+    },
+  );
+
+  it('retries a transform start only for the transient codes in the cause, with jittered pauses, and follows a job that already has its name', () => {
+    // Prepare
+    const states = loadDefinition('batch-transform').States;
+    const classify = states.ClassifyStartFailure;
+
+    // Act
+    const patterns = JSON.stringify(classify.Choices[1]);
+
+    // Assess
+    expect(states.RunTransformJob.Retry).toBeUndefined();
+    expect(states.RunTransformJob.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals, c.Next])).toEqual([
+      [['SageMaker.AmazonSageMakerException'], 'ClassifyStartFailure'],
+      [['States.TaskFailed'], 'DescribeTransformJob'],
+    ]);
+    expect(classify.Choices[0]).toEqual({ Variable: '$.failure.Cause', StringMatches: '*Error Code: ResourceInUse;*', Next: 'DescribeTransformJob' });
+    for (const code of ['ThrottlingException', 'InternalFailure', 'ServiceUnavailable']) expect(patterns).toContain(`*Error Code: ${code};*`);
+    expect(classify.Choices[1].Next).toBe('ScheduleStartRetry');
+    expect(classify.Default).toBe('TransformFailed');
+    expect(states.ScheduleStartRetry.Parameters['seconds.$']).toMatch(/^States\.MathRandom\(0, /);
+    expect(states.WaitBeforeStartRetry.Next).toBe('RunTransformJob');
   });
 
   it.each(definitions)('%s names only request members the service model has', (_workflow, definition) => {

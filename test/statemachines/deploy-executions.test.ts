@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pollIntervals, DEFAULT_ENDPOINT_WAIT } from '../../src/workflows/endpoint-wait';
+import { startRetryCaps, transformJobSchedules, TRANSFORM_JOB_START_RETRY } from '../../src/workflows/transform-job-follow';
 import { MINIMAL_INPUTS, FULL_INPUTS, TEST_ENVIRONMENT } from '../workflows/sample-inputs';
 import { FakeAws } from './fake-aws';
 import { runStateMachine } from './run-state-machine';
@@ -241,6 +242,91 @@ describe('State machine: deploy-pipeline-model', () => {
   });
 });
 
+describe('State machine: deploy-pipeline-model (answers lost after the call took effect)', () => {
+  it('confirms a model, config and endpoint whose create answers were lost, and waits within 40 transitions plus the confirmations', async () => {
+    // Prepare
+    const aws = fake();
+    for (const action of ['createModel', 'createEndpointConfig', 'createEndpoint']) aws.loseAnswer.set(action, 1);
+
+    // Act
+    const run = await runStateMachine('deploy-pipeline-model', MINIMAL_INPUTS['deploy-pipeline-model'], aws);
+
+    // Assess
+    expect(run.error).toBeUndefined();
+    expect(aws.shapeErrors).toEqual([]);
+    expect(run.output).toMatchObject({ endpointName: 'iris-pipeline', endpointStatus: 'InService', operation: 'created' });
+    expect(run.entered.slice(0, 11)).toEqual([
+      'Prepare',
+      'FindEndpoint',
+      'ChooseModelSource',
+      'CreateModel',
+      'ConfirmModel',
+      'CreateEndpointConfig',
+      'ConfirmEndpointConfig',
+      'CreateOrUpdateEndpoint',
+      'CreateEndpoint',
+      'ConfirmEndpointDeployment',
+      'CheckEndpointDeployment',
+    ]);
+    expect(run.retried).toEqual(['CreateModel', 'CreateEndpointConfig', 'CreateEndpoint']);
+    expect([aws.models.size, aws.endpointConfigs.size, aws.endpoints.size]).toEqual([1, 1, 1]);
+    expect(run.entered.length).toBeLessThanOrEqual(TRANSITION_BUDGET + 3);
+  });
+
+  it('waits for its own update when the UpdateEndpoint answer was lost and the endpoint is updating to its config', async () => {
+    // Prepare
+    const aws = fake();
+    aws.seedEndpoint('iris-pipeline', 'iris-pipeline-old', ['old-model']);
+    aws.loseAnswer.set('updateEndpoint', 1);
+
+    // Act
+    const run = await runStateMachine('deploy-pipeline-model', MINIMAL_INPUTS['deploy-pipeline-model'], aws);
+
+    // Assess
+    expect(run.error).toBeUndefined();
+    expect(run.output).toMatchObject({ operation: 'updated', replacedEndpointConfigName: 'iris-pipeline-old' });
+    expect(run.entered).toContain('CheckEndpointDeployment');
+    expect(aws.endpoints.get('iris-pipeline')?.configName).toBe(run.output!.endpointConfigName);
+    expect([...aws.models.keys()]).toEqual([run.output!.modelName]);
+  });
+
+  it('keeps the refusal when someone else\'s update is in progress, removing only its own config and model', async () => {
+    // Prepare: between the look-up and the update, another deployment starts updating the endpoint.
+    const aws = fake();
+    aws.seedEndpoint('iris-pipeline', 'iris-pipeline-old', ['old-model']);
+    aws.endpointConfigs.set('rival-config', {});
+    aws.beforeAction.set('updateEndpoint', () => Object.assign(aws.endpoints.get('iris-pipeline')!, { status: 'Updating', pending: 'rival-config', changing: true }));
+
+    // Act
+    const run = await runStateMachine('deploy-pipeline-model', MINIMAL_INPUTS['deploy-pipeline-model'], aws);
+
+    // Assess
+    expect(run.error).toEqual({ name: 'SageMaker.ValidationException', cause: 'Cannot update in-progress endpoint' });
+    expect(run.entered.slice(-5)).toEqual(['ConfirmEndpointDeployment', 'CheckEndpointDeployment', 'DeleteEndpointConfig', 'DeleteModel', 'DeploymentFailed']);
+    expect([...aws.endpointConfigs.keys()].sort()).toEqual(['iris-pipeline-old', 'rival-config']);
+    expect([...aws.models.keys()]).toEqual(['old-model']);
+    expect(aws.endpoints.has('iris-pipeline')).toBe(true);
+  });
+
+  it('keeps a refusal of CreateModel that did not create the model, and cleans up as before', async () => {
+    // Prepare: a refusal that is no duplicate (SageMaker rejects the image); no model by the derived name exists.
+    const aws = fake();
+    const original = aws.sagemaker.bind(aws);
+    aws.sagemaker = (action, request) => {
+      if (action === 'createModel') throw Object.assign(new Error('Image smhost/onnx:latest does not exist'), { name: 'SageMaker.ValidationException' });
+      return original(action, request);
+    };
+
+    // Act
+    const run = await runStateMachine('deploy-pipeline-model', MINIMAL_INPUTS['deploy-pipeline-model'], aws);
+
+    // Assess
+    expect(run.error).toEqual({ name: 'SageMaker.ValidationException', cause: 'Image smhost/onnx:latest does not exist' });
+    expect(run.entered.slice(-4)).toEqual(['CreateModel', 'ConfirmModel', 'DeleteModel', 'DeploymentFailed']);
+    expect(aws.calls.map((c) => c.action)).not.toContain('sagemaker:createEndpointConfig');
+  });
+});
+
 describe('State machine: deploy-multi-model-endpoint', () => {
   it('creates a MultiModel endpoint over models/<endpoint>/ and records it in the registry within 40 transitions', async () => {
     // Prepare
@@ -374,5 +460,111 @@ describe('State machine: batch-transform', () => {
     // Assess
     expect(run.error?.name).toBe('SageMaker.AmazonSageMakerException');
     expect(run.error?.cause).toMatch(/Could not find model/);
+    expect(run.entered).toEqual(['Prepare', 'RunTransformJob', 'ClassifyStartFailure', 'TransformFailed']);
+    expect(aws.calls.filter((c) => c.action === 'sagemaker:createTransformJob')).toHaveLength(1);
+  });
+
+  it('retries a throttled start with pauses drawn below growing caps, then fails with SageMaker\'s error once they are spent', async () => {
+    // Prepare
+    const aws = fake();
+    aws.models.set('iris-pipeline-model', {});
+    aws.throttle.set('createTransformJob', 10);
+
+    // Act
+    const run = await runStateMachine('batch-transform', MINIMAL_INPUTS['batch-transform'], aws);
+
+    // Assess
+    expect(run.error?.name).toBe('SageMaker.AmazonSageMakerException');
+    expect(run.error?.cause).toMatch(/Error Code: ThrottlingException;/);
+    expect(aws.calls.filter((c) => c.action === 'sagemaker:createTransformJob')).toHaveLength(5);
+    const pauses = run.waitInputs.filter((w) => w.state === 'WaitBeforeStartRetry').map((w) => w.input.startRetry);
+    const caps = startRetryCaps(TRANSFORM_JOB_START_RETRY);
+    expect(pauses.map((p) => p.index)).toEqual([1, 2, 3, 4]);
+    pauses.forEach((p, i) => {
+      expect(Number.isInteger(p.seconds)).toBe(true);
+      expect(p.seconds).toBeGreaterThanOrEqual(0);
+      expect(p.seconds).toBeLessThanOrEqual(caps[i]!);
+    });
+  });
+
+  it('succeeds after a throttled start once SageMaker takes the job', async () => {
+    // Prepare
+    const aws = fake();
+    aws.models.set('iris-pipeline-model', {});
+    aws.throttle.set('createTransformJob', 2);
+
+    // Act
+    const run = await runStateMachine('batch-transform', MINIMAL_INPUTS['batch-transform'], aws);
+
+    // Assess
+    expect(run.error).toBeUndefined();
+    expect(run.output!.transformJob).toMatchObject({ TransformJobStatus: 'Completed' });
+    expect(run.entered.filter((s) => s === 'ScheduleStartRetry')).toHaveLength(2);
+  });
+
+  it('follows the job a lost start answer left running, polling on the growing schedule, to the .sync output', async () => {
+    // Prepare
+    const aws = fake();
+    aws.models.set('iris-pipeline-model', {});
+    aws.loseAnswer.set('createTransformJob', 1);
+    aws.transformScript = { outcome: 'InProgress' };
+    let polls = 0;
+    const original = aws.sagemaker.bind(aws);
+    aws.sagemaker = (action, request) => {
+      const answer = original(action, request);
+      if (action === 'describeTransformJob' && (polls += 1) === 3) {
+        Object.assign(aws.transformJobs.get(request.TransformJobName)!, { TransformJobStatus: 'Completed' });
+        return { ...answer, TransformJobStatus: 'Completed' };
+      }
+      return answer;
+    };
+
+    // Act
+    const run = await runStateMachine('batch-transform', MINIMAL_INPUTS['batch-transform'], aws);
+
+    // Assess
+    expect(run.error).toBeUndefined();
+    expect(aws.shapeErrors).toEqual([]);
+    expect(run.output).toMatchObject({ transformJobName: expect.stringMatching(/^iris-pipeline-model-/), transformJob: { TransformJobStatus: 'Completed' }, outputKeys: [] });
+    expect(run.waitInputs.filter((w) => w.state === 'WaitForTransformJob').map((w) => w.input.jobPoll.seconds)).toEqual(
+      transformJobSchedules().jobWait.intervals.slice(0, 2),
+    );
+    expect(aws.transformJobs.size).toBe(1);
+  });
+
+  it('fails with TransformJobFailedError and SageMaker\'s reason when a job fails, followed or not', async () => {
+    // Prepare
+    const runs = [];
+    for (const lose of [0, 1]) {
+      const aws = fake();
+      aws.models.set('iris-pipeline-model', {});
+      aws.transformScript = { outcome: 'Failed', failureReason: 'ClientError: no input objects under the prefix' };
+      if (lose) aws.loseAnswer.set('createTransformJob', 1);
+
+      // Act
+      runs.push(await runStateMachine('batch-transform', MINIMAL_INPUTS['batch-transform'], aws));
+    }
+
+    // Assess
+    for (const run of runs) {
+      expect(run.error?.name).toBe('TransformJobFailedError');
+      expect(run.error?.cause).toMatch(/^Transform job iris-pipeline-model-[0-9a-f]{10} ended Failed: ClientError: no input objects under the prefix$/);
+    }
+  });
+
+  it('fails with TransformJobWaitTimeoutError when a followed job outlasts the timeout, leaving it running', async () => {
+    // Prepare
+    const aws = fake();
+    aws.models.set('iris-pipeline-model', {});
+    aws.loseAnswer.set('createTransformJob', 1);
+    aws.transformScript = { outcome: 'InProgress' };
+
+    // Act
+    const run = await runStateMachine('batch-transform', MINIMAL_INPUTS['batch-transform'], aws);
+
+    // Assess
+    expect(run.error?.name).toBe('TransformJobWaitTimeoutError');
+    expect(run.error?.cause).toMatch(/^Transform job iris-pipeline-model-[0-9a-f]{10} was still InProgress after 86400 seconds of following it; it was left running$/);
+    expect(run.entered.filter((s) => s === 'WaitForTransformJob')).toHaveLength(transformJobSchedules().jobWait.count);
   });
 });

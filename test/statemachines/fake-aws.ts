@@ -55,6 +55,12 @@ export class FakeAws {
   readonly shapeErrors: string[] = [];
   /** `action` → how many more times it answers with a throttling error. */
   readonly throttle = new Map<string, number>();
+  /** `action` → how many more of its calls take effect and then answer InternalFailure: an answer lost on the way back. */
+  readonly loseAnswer = new Map<string, number>();
+  /** `action` → something another client does just before the next call of it reaches the fake. */
+  readonly beforeAction = new Map<string, () => void>();
+  /** What a transform job does once started: it completes, fails with a reason, or keeps running. */
+  transformScript: { outcome: 'Completed' | 'Failed' | 'InProgress'; failureReason?: string } = { outcome: 'Completed' };
   endpointScript: EndpointScript = { settleAfterSeconds: 600, outcome: 'InService' };
   pollSchedule: number[] = [];
 
@@ -72,6 +78,11 @@ export class FakeAws {
 
   private check(service: string, action: string, request: Json): void {
     this.calls.push({ action: `${service}:${action}`, request });
+    const before = this.beforeAction.get(action);
+    if (before) {
+      this.beforeAction.delete(action);
+      before();
+    }
     const problems = shapeProblems(request, operationInputSchema(service, action));
     if (problems.length > 0) {
       this.shapeErrors.push(`${service}:${action}: ${problems.join(', ')}`);
@@ -97,6 +108,20 @@ export class FakeAws {
 
   sagemaker(action: string, request: Json): Json {
     this.check('sagemaker', action, request);
+    const answer = this.perform(action, request);
+    this.maybeLoseAnswer(action, 'SageMaker.InternalFailureException', 'We encountered an internal error. Please try again.');
+    return answer;
+  }
+
+  private maybeLoseAnswer(action: string, name: string, message: string): void {
+    const lose = this.loseAnswer.get(action) ?? 0;
+    if (lose > 0) {
+      this.loseAnswer.set(action, lose - 1);
+      throw new FakeAwsError(name, message);
+    }
+  }
+
+  private perform(action: string, request: Json): Json {
     switch (action) {
       case 'createModel':
         if (this.models.has(request.ModelName)) throw new FakeAwsError('SageMaker.ValidationException', 'Cannot create already existing model');
@@ -125,6 +150,12 @@ export class FakeAws {
       }
       case 'describeEndpoint':
         return this.describeEndpoint(request.EndpointName);
+      case 'describeModel': {
+        const model = this.models.get(request.ModelName) ?? this.notFound(`model ${request.ModelName}`);
+        return { ...model, ModelName: request.ModelName, ModelArn: `arn:aws:sagemaker:us-east-1:123456789012:model/${request.ModelName}` };
+      }
+      case 'describeTransformJob':
+        return this.transformJobs.get(request.TransformJobName) ?? this.notFound(`requested job with name ${request.TransformJobName}`);
       case 'describeEndpointConfig': {
         const config = this.endpointConfigs.get(request.EndpointConfigName) ?? this.notFound(`endpoint configuration ${request.EndpointConfigName}`);
         return { EndpointConfigName: request.EndpointConfigName, ProductionVariants: config.ProductionVariants, CreationTime: new Date().toISOString() };
@@ -164,11 +195,45 @@ export class FakeAws {
     }
   }
 
-  /** `arn:aws:states:::sagemaker:createTransformJob.sync`: runs the job and answers its description. */
+  /**
+   * `arn:aws:states:::sagemaker:createTransformJob.sync`: starts the job and answers its description once it
+   * completed. Errors are named as the optimized integration names them, SageMaker's own code in the cause;
+   * a job that fails raises `States.TaskFailed` with its description as the cause.
+   */
   runTransformJob(request: Json): Json {
-    this.check('sagemaker', 'createTransformJob', request);
-    if (!this.models.has(request.ModelName)) {
-      throw new FakeAwsError('SageMaker.AmazonSageMakerException', `Could not find model "${request.ModelName}"`);
+    const optimized = (code: string, message: string) =>
+      new FakeAwsError('SageMaker.AmazonSageMakerException', `${message} (Service: AmazonSageMaker; Status Code: 400; Error Code: ${code}; Request ID: 0; Proxy: null)`);
+    try {
+      this.check('sagemaker', 'createTransformJob', request);
+    } catch (error) {
+      const fake = error as FakeAwsError;
+      throw optimized(fake.name.replace(/^SageMaker\./, ''), fake.message);
+    }
+    if (this.transformJobs.has(request.TransformJobName)) {
+      throw optimized('ResourceInUse', 'Job name must be unique within an AWS account and region, and a job with this name already exists');
+    }
+    if (!this.models.has(request.ModelName)) throw optimized('ValidationException', `Could not find model "${request.ModelName}"`);
+    const description = this.startTransformJob(request);
+    const lose = this.loseAnswer.get('createTransformJob') ?? 0;
+    if (lose > 0) {
+      this.loseAnswer.set('createTransformJob', lose - 1);
+      throw new FakeAwsError(
+        'SageMaker.AmazonSageMakerException',
+        'We encountered an internal error. Please try again. (Service: AmazonSageMaker; Status Code: 500; Error Code: InternalFailure; Request ID: 0; Proxy: null)',
+      );
+    }
+    if (description.TransformJobStatus === 'Failed') throw new FakeAwsError('States.TaskFailed', JSON.stringify(description));
+    if (description.TransformJobStatus !== 'Completed') throw new Error('the fake .sync task cannot wait for a job that keeps running');
+    return description;
+  }
+
+  private startTransformJob(request: Json): Json {
+    const script = this.transformScript;
+    const arn = `arn:aws:sagemaker:us-east-1:123456789012:transform-job/${request.TransformJobName}`;
+    if (script.outcome !== 'Completed') {
+      const description = { ...request, TransformJobArn: arn, TransformJobStatus: script.outcome, ...(script.failureReason !== undefined ? { FailureReason: script.failureReason } : {}) };
+      this.transformJobs.set(request.TransformJobName, description);
+      return description;
     }
     const input = request.TransformInput.DataSource.S3DataSource.S3Uri as string;
     const output = request.TransformOutput.S3OutputPath as string;
@@ -177,7 +242,7 @@ export class FakeAws {
     for (const key of [...this.s3Objects]) {
       if (key.startsWith(inputPrefix)) this.s3Objects.add(`${outputPrefix}${key.slice(inputPrefix.length)}.out`);
     }
-    const description = { ...request, TransformJobStatus: 'Completed', TransformJobArn: `arn:aws:sagemaker:us-east-1:123456789012:transform-job/${request.TransformJobName}` };
+    const description = { ...request, TransformJobStatus: 'Completed', TransformJobArn: arn };
     this.transformJobs.set(request.TransformJobName, description);
     return description;
   }
@@ -229,6 +294,7 @@ export class FakeAws {
       EndpointArn: this.arn(name),
       EndpointConfigName: endpoint.configName,
       EndpointStatus: endpoint.status,
+      ...(endpoint.changing && endpoint.pending !== undefined ? { PendingDeploymentSummary: { EndpointConfigName: endpoint.pending } } : {}),
       ...(endpoint.failureReason !== undefined ? { FailureReason: endpoint.failureReason } : {}),
       CreationTime: '2024-05-01T09:30:00Z',
       LastModifiedTime: '2024-05-01T09:40:00Z',

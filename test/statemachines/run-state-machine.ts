@@ -44,6 +44,8 @@ export interface RunOutcome {
   entered: string[];
   /** Seconds each WaitForEndpoint was entered with. */
   waits: number[];
+  /** Every Wait state entered, with its input (the tests run them with no delay). */
+  waitInputs: { state: string; input: Json }[];
   retried: string[];
 }
 
@@ -72,7 +74,7 @@ export async function runStateMachine(
     for await (const event of execution.eventLogs) events.push(event);
   })();
 
-  const outcome: RunOutcome = { entered: [], waits: [], retried: [] };
+  const outcome: RunOutcome = { entered: [], waits: [], waitInputs: [], retried: [] };
   try {
     outcome.output = (await execution.result) as Json;
   } catch (error) {
@@ -84,6 +86,7 @@ export async function runStateMachine(
     if (event.type === 'StateEntered') {
       outcome.entered.push(event.state.name);
       if (event.state.name === 'WaitForEndpoint') outcome.waits.push((event.state.input as Json).poll.seconds as number);
+      if (event.state.type === 'Wait') outcome.waitInputs.push({ state: event.state.name, input: event.state.input as Json });
     }
     if (event.type === 'StateRetried') outcome.retried.push(event.state.name);
   }

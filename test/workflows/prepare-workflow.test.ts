@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { createHandler } from '../../functions/prepare-workflow';
 import { SAGEMAKER_NAME_PATTERN } from '../../src/pipeline/names';
 import {
+  MISSING_FAILURE_REASON,
   WorkflowConfigurationError,
   prepareEnvironmentFrom,
   prepareWorkflow,
@@ -12,6 +13,7 @@ import {
   type PreparedTransform,
 } from '../../src/workflows/prepare-workflow';
 import { UnknownWorkflowError, WorkflowInputError } from '../../src/workflows/workflow-schemas';
+import { transformJobSchedules } from '../../src/workflows/transform-job-follow';
 import { operationInputSchema, shapeProblems } from '../statemachines/sdk-request-shapes';
 import { EXECUTION, FULL_INPUTS, MINIMAL_INPUTS, ROLE_ARN, TEST_ENVIRONMENT } from './sample-inputs';
 
@@ -133,6 +135,15 @@ describe('Function: prepareWorkflow', () => {
     expect(shapeProblems(scheduled.requests.createTransformJob, operationInputSchema('sagemaker', 'createTransformJob'))).toEqual([]);
     expect(adHoc.output.prefix).toBe('batch/output/');
     expect(adHoc.names.transformJob).toMatch(/^iris-pipeline-model-[0-9a-f]{10}$/);
+  });
+
+  it('gives a transform the schedules its start retries and its follow loop run on, and a default failure reason', () => {
+    // Act
+    const prepared = prepareWorkflow({ workflow: 'batch-transform', input: MINIMAL_INPUTS['batch-transform'], execution: EXECUTION }, TEST_ENVIRONMENT) as PreparedTransform;
+
+    // Assess
+    expect(prepared).toMatchObject(transformJobSchedules());
+    expect(prepared.failureDefaults).toEqual({ FailureReason: MISSING_FAILURE_REASON });
   });
 
   it('refuses a deployment without a role when none is configured, naming executionRoleArn', () => {
