@@ -49,7 +49,12 @@ describe('State machine: deploy-multi-model-endpoint (real file, SageMaker emula
     const model = await stack.sagemaker.sagemaker.send(new DescribeModelCommand({ ModelName: run.output!.modelName }));
     expect(model.PrimaryContainer).toMatchObject({ Mode: 'MultiModel', Image: ONNX_IMAGE, ModelDataUrl: `s3://${ARTIFACTS_BUCKET}/models/iris-mme/` });
     const item = await stack.dynamo!.dynamo.send(new GetCommand({ TableName: REGISTRY_TABLE, Key: { pk: 'ENDPOINTS', sk: 'iris-mme' } }));
-    expect(item.Item).toEqual({ pk: 'ENDPOINTS', sk: 'iris-mme', kind: 'endpoint', endpoint: 'iris-mme', createdAt: run.description.startDate!.toISOString() });
+    // createdAt is $$.Execution.StartTime. The local engine stamps that itself, a tick after the ExecutionStarted
+    // event DescribeExecution reports (aws-local-stepfunctions overrides any StartTime given), so allow a few ms.
+    expect(item.Item).toEqual({ pk: 'ENDPOINTS', sk: 'iris-mme', kind: 'endpoint', endpoint: 'iris-mme', createdAt: expect.any(String) });
+    const recordedLag = Date.parse(item.Item!.createdAt as string) - run.description.startDate!.getTime();
+    expect(recordedLag).toBeGreaterThanOrEqual(0);
+    expect(recordedLag).toBeLessThan(50);
     const answer = await stack.sagemaker.runtime.send(
       new InvokeEndpointCommand({
         EndpointName: 'iris-mme',
