@@ -14,6 +14,7 @@ import type { ApiContext, ApiLimits, TransformRunner } from './api/context';
 import { SageMakerApiError, UnknownOperationError } from './api/errors';
 import { OPERATIONS } from './api/operations';
 import { readBody, sendApiError, sendJson, targetOperation } from './api/protocol';
+import { discardStandby } from './containers/container-standby';
 import { ImageMap } from './containers/image-map';
 import { EndpointLifecycle } from './hosting/endpoint-lifecycle';
 import { ModelDataCache, modelDataCacheBytes, type ModelDataCacheStats } from './model-data/model-data-cache';
@@ -270,6 +271,7 @@ export function createSageMakerEmulator(options: SageMakerEmulatorOptions): Sage
     settled: (endpointName) => lifecycle.settled(endpointName),
     async close() {
       await lifecycle.close();
+      discardStandby();
       await Promise.all([...logStreams.values()].map((stream) => new Promise<void>((resolve) => stream.end(resolve))));
       logStreams.clear();
     },

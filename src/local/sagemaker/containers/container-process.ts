@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { builtinContainerCommand } from './builtin-container-command';
 import { ContainerHttpClient, type ContainerResponse } from './container-http-client';
+import { prepareStandby, standbyCanServe, takeStandby } from './container-standby';
 import type { ImageTarget } from './image-map';
 import { freePort } from './ports';
 
@@ -53,9 +54,15 @@ export class ContainerProcess {
     readonly port: number,
     private readonly child: ChildProcess,
     private readonly log: WriteStream,
+    /** The built-in container's command, when a standby process could serve this container's next start. */
+    private readonly standbyArgv: string[] | undefined,
   ) {
     this.client = new ContainerHttpClient(port, launch.label);
     this.exited = new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        this.exitInfo = { code: child.exitCode, signal: child.signalCode };
+        return resolve();
+      }
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
         this.log.write(`--- exited (code ${code}, signal ${signal})\n`);
@@ -98,8 +105,7 @@ export class ContainerProcess {
     mkdirSync(dirname(launch.logFile), { recursive: true });
     const log = createWriteStream(launch.logFile, { flags: 'a' });
     const cwd = launch.target.kind === 'command' ? launch.target.cwd : process.cwd();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    const variables: Record<string, string> = {
       ...launch.target.environment,
       ...launch.environment,
       SAGEMAKER_BIND_TO_PORT: String(port),
@@ -108,9 +114,13 @@ export class ContainerProcess {
       SAGEMAKER_MULTI_MODEL: launch.multiModel ? 'true' : 'false',
       SM_MODEL_DIR: launch.modelDir,
     };
+    const standbyArgv =
+      launch.target.kind === 'builtin' && standbyCanServe({ ...launch.target.environment, ...launch.environment }) ? argv : undefined;
+    let child = standbyArgv ? await takeStandby(standbyArgv, variables) : undefined;
+    if (child) how += `; taken from standby (pid ${child.pid})`;
     log.write(`--- starting ${launch.label}: ${argv.join(' ')} (port ${port}, model dir ${launch.modelDir})${how}\n`);
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    return new ContainerProcess(launch, port, child, log);
+    child ??= spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...variables }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return new ContainerProcess(launch, port, child, log, standbyArgv);
   }
 
   /** Calls `listener` once if the process ends without `stop()` having been asked for. */
@@ -153,7 +163,11 @@ export class ContainerProcess {
       if (!this.running) throw new ContainerStartError(this.exitReason());
       try {
         const res = await this.request('GET', '/ping', {}, undefined, Math.max(100, Math.min(2000, deadline - Date.now())));
-        if (res.status === 200) return;
+        if (res.status === 200) {
+          // Now, not earlier: a standby starting up would take CPU from this container's own start.
+          if (this.standbyArgv) prepareStandby(this.standbyArgv);
+          return;
+        }
         last = `status ${res.status}`;
       } catch (error) {
         last = (error as Error).message;

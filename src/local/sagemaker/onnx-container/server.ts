@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { ContainerRequestError } from './codec';
 import { LoadedModels } from './loaded-models';
 import { OnnxServingModel } from './model';
+import { STANDBY_ARG, waitForAssignment } from './standby';
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
@@ -199,7 +200,8 @@ async function main(): Promise<void> {
   console.log(`onnx container: listening on 127.0.0.1:${port}`);
 }
 
-main().catch((error: unknown) => {
+const started = process.argv.includes(STANDBY_ARG) ? waitForAssignment().then(main) : main();
+started.catch((error: unknown) => {
   console.error(`onnx container: ${(error as Error).message}`);
   process.exit(1);
 });
