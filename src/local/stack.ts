@@ -263,6 +263,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             region,
             timeScale,
             invoke: (sqsEvent) => fn.invoke(sqsEvent),
+            maxPollers: fn.maxConcurrency,
             onBatch: (outcome) => {
               options.onBatch?.(spec.key, outcome);
               if (outcome.error || outcome.failed.length > 0) {

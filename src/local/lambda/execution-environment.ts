@@ -5,27 +5,23 @@
  * function's pool starts a new one (a cold start) for the next invocation.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FunctionSpec } from '../serverless/stack-config';
 import { FunctionError, FunctionTimeoutError, initError, type FunctionFailureBody } from './function-errors';
 import type { InvokeMessage, RuntimeMessage, RuntimeWorkerData } from './runtime-protocol';
 
 /**
- * How long an init phase may take. Lambda allows 10 s; locally the init also compiles the handler's
- * TypeScript on a machine that runs every other service too, so the bound only catches a module that hangs.
+ * How long an init phase may take. Lambda allows 10 s; locally the init runs on a machine busy with every
+ * other service of the stack, so the bound is looser and only catches a module that hangs.
  */
 export const INIT_TIMEOUT_MS = 60_000;
 
-const RUNTIME_WORKER = new URL('./runtime-worker.ts', import.meta.url);
-// Resolved from this file rather than the working directory, so the stack runs from any folder.
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
 export interface ExecutionEnvironmentOptions {
   spec: FunctionSpec;
-  /** The handler's module file and export (see `resolveHandler`). */
-  file: string;
+  /** The function's bundle: the runtime the worker starts, and the handler module it imports. */
+  bundle: { runtime: string; handler: string };
+  /** The handler's source file (for messages) and the export to call. */
+  sourceFile: string;
   exportName: string;
   functionArn: string;
   /** The function's environment (see `functionEnvironment`). */
@@ -61,7 +57,8 @@ export class ExecutionEnvironment {
   constructor(private readonly options: ExecutionEnvironmentOptions) {
     const stream = logStreamName();
     const workerData: RuntimeWorkerData = {
-      file: options.file,
+      file: options.bundle.handler,
+      sourceFile: options.sourceFile,
       exportName: options.exportName,
       handler: options.spec.handler,
       functionName: options.spec.name,
@@ -70,9 +67,10 @@ export class ExecutionEnvironment {
       logGroupName: `/aws/lambda/${options.spec.name}`,
       logStreamName: stream,
     };
-    this.worker = new Worker(RUNTIME_WORKER, {
+    this.worker = new Worker(options.bundle.runtime, {
       name: `lambda:${options.spec.name}`,
-      execArgv: ['--import', TSX_LOADER],
+      // Traces then name the source files, as the handler's author wrote them.
+      execArgv: ['--enable-source-maps'],
       env: { ...options.environment, AWS_LAMBDA_LOG_STREAM_NAME: stream },
       workerData,
       // Lambda's memorySize caps the whole sandbox; the heap is what a JavaScript handler can run out of.

@@ -3,6 +3,7 @@
  * execution environments in worker threads), created on first use. The stack's SQS event sources and its
  * Step Functions tasks reach the same functions, so a function has one set of warm environments, as on AWS.
  */
+import { availableParallelism } from 'node:os';
 import type { FunctionSpec } from '../serverless/stack-config';
 import type { LocalFunctionOptions } from './function-environment';
 import { DEFAULT_POLLERS } from './sqs-event-source';
@@ -14,18 +15,44 @@ import { WorkerFunction } from './worker-function';
  */
 export const DEFAULT_FUNCTION_CONCURRENCY = 4;
 
+/** The variable that sets how many execution environments one function may have at once on this machine. */
+export const MAX_ENVIRONMENTS_ENV = 'SMHOST_LAMBDA_MAX_ENVIRONMENTS';
+
+/** Raised when `SMHOST_LAMBDA_MAX_ENVIRONMENTS` is not a whole number of at least 1. */
+export class InvalidMaxEnvironmentsError extends Error {
+  constructor(value: string) {
+    super(`${MAX_ENVIRONMENTS_ENV} must be a whole number of at least 1; got ${JSON.stringify(value)}`);
+    this.name = 'InvalidMaxEnvironmentsError';
+  }
+}
+
+/**
+ * How many execution environments one function may run at once here: `SMHOST_LAMBDA_MAX_ENVIRONMENTS`, else
+ * twice the cores. Each environment is a thread with its own JIT-compiled copy of the handler and the SDK, so
+ * beyond the cores more of them only take CPU from the stack's services (measured by bench/drop-burst: on two
+ * cores, ten environments registered a burst slower than four).
+ */
+export function hostConcurrencyLimit(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[MAX_ENVIRONMENTS_ENV];
+  if (raw === undefined || raw === '') return 2 * availableParallelism();
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidMaxEnvironmentsError(raw);
+  return value;
+}
+
 /**
  * How many invocations of a function may run at once: what its SQS event sources poll with (each
- * `maximumConcurrency`, or Lambda's five pollers), else `DEFAULT_FUNCTION_CONCURRENCY`.
+ * `maximumConcurrency`, or Lambda's five pollers), else `DEFAULT_FUNCTION_CONCURRENCY`; at most `hostLimit`.
  */
-export function functionConcurrency(spec: FunctionSpec): number {
-  if (spec.sqsEvents.length === 0) return DEFAULT_FUNCTION_CONCURRENCY;
-  return spec.sqsEvents.reduce((total, event) => total + (event.maximumConcurrency ?? DEFAULT_POLLERS), 0);
+export function functionConcurrency(spec: FunctionSpec, hostLimit = hostConcurrencyLimit()): number {
+  const asked = spec.sqsEvents.length === 0 ? DEFAULT_FUNCTION_CONCURRENCY : spec.sqsEvents.reduce((total, event) => total + (event.maximumConcurrency ?? DEFAULT_POLLERS), 0);
+  return Math.min(asked, hostLimit);
 }
 
 export class LocalLambdaService {
   private readonly functions = new Map<string, WorkerFunction>();
   private closed = false;
+  private readonly hostLimit = hostConcurrencyLimit();
   /** Called once the service is closed. */
   onClosed?: () => void;
 
@@ -35,7 +62,7 @@ export class LocalLambdaService {
   function(spec: FunctionSpec): WorkerFunction {
     let fn = this.functions.get(spec.name);
     if (!fn) {
-      fn = new WorkerFunction(spec, this.options, functionConcurrency(spec));
+      fn = new WorkerFunction(spec, this.options, functionConcurrency(spec, this.hostLimit));
       this.functions.set(spec.name, fn);
     }
     return fn;

@@ -7,8 +7,10 @@ import type { FunctionFailureBody } from './function-errors';
 
 /** What an execution environment is started with (its `workerData`). */
 export interface RuntimeWorkerData {
-  /** The handler's module file, absolute. */
+  /** The handler's module file (its bundle), absolute. */
   file: string;
+  /** The handler's source file, for messages. */
+  sourceFile: string;
   /** The export to call. */
   exportName: string;
   /** `path/to/file.export` as `serverless.yml` names it, for messages. */

@@ -43,7 +43,7 @@ async function loadHandler(): Promise<Handler | FunctionFailureBody> {
   }
   const handler = module[data.exportName] ?? (module.default as Record<string, unknown> | undefined)?.[data.exportName];
   if (typeof handler !== 'function') {
-    return { errorType: 'Runtime.HandlerNotFound', errorMessage: `${data.handler} is undefined or not exported (${data.file})`, trace: [] };
+    return { errorType: 'Runtime.HandlerNotFound', errorMessage: `${data.handler} is undefined or not exported (${data.sourceFile})`, trace: [] };
   }
   return handler as Handler;
 }

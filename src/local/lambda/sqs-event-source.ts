@@ -30,6 +30,11 @@ export interface SqsEventSourceOptions {
   invoke: (event: SQSEvent) => Promise<unknown>;
   /** Told after every batch: what was deleted and what failed. */
   onBatch?: (outcome: BatchOutcome) => void;
+  /**
+   * At most this many pollers: the invocations the function can run at once. A poller holding a batch no
+   * environment can take would let its messages' visibility timeout run out while they wait.
+   */
+  maxPollers?: number;
 }
 
 /** Builds the `SQSRecord` Lambda passes for a received message. */
@@ -92,7 +97,7 @@ export class SqsEventSource {
   constructor(private readonly options: SqsEventSourceOptions) {}
 
   get pollerCount(): number {
-    return this.options.spec.maximumConcurrency ?? DEFAULT_POLLERS;
+    return Math.min(this.options.spec.maximumConcurrency ?? DEFAULT_POLLERS, this.options.maxPollers ?? Number.POSITIVE_INFINITY);
   }
 
   start(): void {

@@ -6,6 +6,7 @@
  */
 import type { FunctionSpec } from '../serverless/stack-config';
 import { ExecutionEnvironment } from './execution-environment';
+import { bundleFunction, type FunctionBundle } from './function-bundle';
 import { functionArn, functionEnvironment, resolveHandler, type LocalFunctionOptions } from './function-environment';
 import { FunctionClosedError } from './function-errors';
 
@@ -29,6 +30,9 @@ export class WorkerFunction {
   private readonly waiting: Waiter[] = [];
   private closed = false;
   private started = 0;
+  /** Environments being started whose bundle is not ready yet: they count against the concurrency. */
+  private starting = 0;
+  private bundling?: Promise<FunctionBundle & { sourceFile: string; exportName: string }>;
 
   /**
    * @param spec the function as `serverless.yml` declares it
@@ -58,7 +62,7 @@ export class WorkerFunction {
    * Rejects with `HandlerNotFoundError` or `FunctionInitError` when the init phase fails.
    */
   async load(): Promise<void> {
-    if (this.idle.length > 0 || this.environments.size >= this.maxConcurrency) return;
+    if (this.idle.length > 0 || !this.hasRoom()) return;
     this.release(await this.start());
   }
 
@@ -68,15 +72,19 @@ export class WorkerFunction {
    * `Sandbox.Timedout`, `Runtime.ExitError`, `Runtime.OutOfMemory`, or an init failure.
    */
   async invoke(event: unknown): Promise<unknown> {
-    const environment = await this.acquire();
+    let environment: ExecutionEnvironment | undefined;
     try {
+      environment = await this.acquire();
       return await environment.invoke(event);
+    } catch (error) {
+      // Whatever an environment reports while being torn down, the cause is the closing.
+      throw this.closed ? new FunctionClosedError(this.spec.name) : error;
     } finally {
-      this.release(environment);
+      if (environment) this.release(environment);
     }
   }
 
-  /** Ends every environment; invocations waiting for one fail with `FunctionClosedError`. */
+  /** Ends every environment; invocations under way or waiting for one fail with `FunctionClosedError`. */
   async close(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiting.splice(0)) waiter.reject(new FunctionClosedError(this.spec.name));
@@ -84,20 +92,45 @@ export class WorkerFunction {
     await Promise.all([...this.environments].map((environment) => environment.end('the local stack is stopping')));
   }
 
+  private hasRoom(): boolean {
+    return this.environments.size + this.starting < this.maxConcurrency;
+  }
+
   private acquire(): Promise<ExecutionEnvironment> {
     if (this.closed) return Promise.reject(new FunctionClosedError(this.spec.name));
     const warm = this.idle.pop();
     if (warm) return Promise.resolve(warm);
-    if (this.environments.size < this.maxConcurrency) return this.start();
+    if (this.hasRoom()) return this.start();
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
+  /** Bundles the handler once for every environment; a failed bundle is tried again on the next start. */
+  private bundled(): Promise<FunctionBundle & { sourceFile: string; exportName: string }> {
+    this.bundling ??= (async () => {
+      const { file, exportName } = resolveHandler(this.spec.handler, this.options.serviceDir);
+      return { ...(await bundleFunction(file, this.spec.handler)), sourceFile: file, exportName };
+    })();
+    this.bundling.catch(() => {
+      this.bundling = undefined;
+    });
+    return this.bundling;
+  }
+
   private async start(): Promise<ExecutionEnvironment> {
-    const { file, exportName } = resolveHandler(this.spec.handler, this.options.serviceDir);
+    // Counted before the bundle exists, so concurrent starts never exceed the function's concurrency.
+    this.starting += 1;
+    let bundle: Awaited<ReturnType<WorkerFunction['bundled']>>;
+    try {
+      bundle = await this.bundled();
+    } finally {
+      this.starting -= 1;
+    }
+    if (this.closed) throw new FunctionClosedError(this.spec.name);
     const environment = new ExecutionEnvironment({
       spec: this.spec,
-      file,
-      exportName,
+      bundle,
+      sourceFile: bundle.sourceFile,
+      exportName: bundle.exportName,
       functionArn: functionArn(this.spec, this.options),
       environment: functionEnvironment(this.spec, this.options),
     });
@@ -125,7 +158,7 @@ export class WorkerFunction {
 
   /** An environment ended: its slot goes to invocations that were waiting for one. */
   private startForWaiters(): void {
-    while (this.waiting.length > 0 && this.environments.size < this.maxConcurrency) {
+    while (this.waiting.length > 0 && this.hasRoom()) {
       const waiter = this.waiting.shift()!;
       this.start().then(waiter.resolve, waiter.reject);
     }

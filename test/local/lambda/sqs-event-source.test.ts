@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, DeleteMessageCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { failedItems } from '../../../src/local/lambda/sqs-event-source';
+import { DEFAULT_POLLERS, failedItems, SqsEventSource } from '../../../src/local/lambda/sqs-event-source';
 import { setWorkerHealthy, workerCalls } from '../fixtures/worker-calls';
 import { eventually, FIXTURE_BUCKET, FIXTURE_DLQ, FIXTURE_TABLE, FIXTURE_WORK_QUEUE, startFixtureStack, type FixtureStack } from '../fixture-stack';
 
@@ -125,5 +125,19 @@ describe('Function: failedItems', () => {
     expect(failedItems({ batchItemFailures: [{ itemIdentifier: 'unknown' }] }, batch)).toHaveProperty('error');
     expect(failedItems({ batchItemFailures: [{ id: 'm1' }] }, batch)).toHaveProperty('error');
     expect(failedItems('not json', batch)).toHaveProperty('error');
+  });
+});
+
+describe('Function: SqsEventSource.pollerCount', () => {
+  const spec = (maximumConcurrency?: number) => ({ queueArn: 'arn:aws:sqs:us-east-1:000000000000:q', queueName: 'q', batchSize: 10, maximumBatchingWindow: 0, reportBatchItemFailures: true, enabled: true, ...(maximumConcurrency ? { maximumConcurrency } : {}) });
+  const source = (maximumConcurrency?: number, maxPollers?: number) =>
+    new SqsEventSource({ engine: fixture.stack.queues, spec: spec(maximumConcurrency), region: 'us-east-1', timeScale: 1, invoke: async () => undefined, ...(maxPollers ? { maxPollers } : {}) });
+
+  it('polls with maximumConcurrency, or five pollers, but never more than the function can run at once', () => {
+    // Act / Assess
+    expect(source(10).pollerCount).toBe(10);
+    expect(source().pollerCount).toBe(DEFAULT_POLLERS);
+    expect(source(10, 4).pollerCount).toBe(4);
+    expect(source(2, 4).pollerCount).toBe(2);
   });
 });
