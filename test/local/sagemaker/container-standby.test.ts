@@ -59,7 +59,7 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promi
 }
 
 describe('Function: ContainerProcess.start (with a standby process)', () => {
-  it('prepares a standby once a built-in container is healthy, and starts the next one from it with its own variables', async () => {
+  it('prepares a standby when a built-in container starts from scratch, and starts the next one from it with its own variables', async () => {
     // Prepare
     const first = await start('first');
     await first.waitHealthy(30_000);

@@ -48,13 +48,15 @@ export class ContainerProcess {
   private stopping = false;
   /** Wakes a `/ping` poll waiting between attempts: output from the process is a hint it may be up. */
   private wake: (() => void) | undefined;
+  /** Chunks of output so far, so a poll can tell output came while its ping was under way. */
+  private outputs = 0;
 
   private constructor(
     readonly launch: ContainerLaunch,
     readonly port: number,
     private readonly child: ChildProcess,
     private readonly log: WriteStream,
-    /** The built-in container's command, when a standby process could serve this container's next start. */
+    /** The built-in container's command, to start the next standby with once this container is healthy. */
     private readonly standbyArgv: string[] | undefined,
   ) {
     this.client = new ContainerHttpClient(port, launch.label);
@@ -81,7 +83,10 @@ export class ContainerProcess {
         if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       }
     };
-    const hint = () => this.wake?.();
+    const hint = () => {
+      this.outputs += 1;
+      this.wake?.();
+    };
     child.stdout?.on('data', hint);
     child.stdout?.pipe(log, { end: false });
     child.stderr?.on('data', hint);
@@ -117,10 +122,15 @@ export class ContainerProcess {
     const standbyArgv =
       launch.target.kind === 'builtin' && standbyCanServe({ ...launch.target.environment, ...launch.environment }) ? argv : undefined;
     let child = standbyArgv ? await takeStandby(standbyArgv, variables) : undefined;
-    if (child) how += `; taken from standby (pid ${child.pid})`;
+    const fromStandby = child !== undefined;
+    if (fromStandby) how += `; taken from standby (pid ${child!.pid})`;
     log.write(`--- starting ${launch.label}: ${argv.join(' ')} (port ${port}, model dir ${launch.modelDir})${how}\n`);
     child ??= spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...variables }, stdio: ['ignore', 'pipe', 'pipe'] });
-    return new ContainerProcess(launch, port, child, log, standbyArgv);
+    // Containers come in runs (a pipeline's, an update's, a test suite's) and a standby only helps the next
+    // one if it is ready by then. After a start from scratch the next standby starts at once; after a start
+    // from a standby, once this container is healthy, so it does not take CPU from this container's start.
+    if (standbyArgv && !fromStandby) prepareStandby(standbyArgv);
+    return new ContainerProcess(launch, port, child, log, fromStandby ? standbyArgv : undefined);
   }
 
   /** Calls `listener` once if the process ends without `stop()` having been asked for. */
@@ -161,10 +171,10 @@ export class ContainerProcess {
     while (Date.now() < deadline) {
       if (signal?.aborted) throw new ContainerStartError(`Start of container ${this.launch.label} was cancelled`);
       if (!this.running) throw new ContainerStartError(this.exitReason());
+      const outputsBefore = this.outputs;
       try {
         const res = await this.request('GET', '/ping', {}, undefined, Math.max(100, Math.min(2000, deadline - Date.now())));
         if (res.status === 200) {
-          // Now, not earlier: a standby starting up would take CPU from this container's own start.
           if (this.standbyArgv) prepareStandby(this.standbyArgv);
           return;
         }
@@ -172,17 +182,19 @@ export class ContainerProcess {
       } catch (error) {
         last = (error as Error).message;
       }
+      // Output while the ping was under way (typically "listening on ...") is worth a prompt second look.
+      const pause = this.outputs !== outputsBefore ? 1 : delay;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, delay);
+          timer = setTimeout(resolve, pause);
           this.wake = resolve;
         }),
         this.exited,
       ]);
       clearTimeout(timer);
       this.wake = undefined;
-      delay = Math.min(delay * 1.5, MAX_PING_DELAY_MS);
+      if (pause === delay) delay = Math.min(delay * 1.5, MAX_PING_DELAY_MS);
     }
     if (!this.running) throw new ContainerStartError(this.exitReason());
     throw new ContainerStartError(

@@ -1,8 +1,9 @@
 /**
  * One built-in container process kept on standby (see `onnx-container/standby.ts`): started ahead of need
  * with Node, onnxruntime and its environment already loaded, so the next built-in container starts in the
- * time its own model takes to load instead of a few hundred milliseconds more. A new standby is started
- * once a container that could have used one is healthy, so it never competes with that start for CPU.
+ * time its own model takes to load instead of a few hundred milliseconds more. The next standby starts
+ * as soon as a built-in container starts from scratch, or once one started from the standby is healthy
+ * (so it takes no CPU from that start).
  *
  * A standby is used only when nothing in the container's environment acts at process start (see
  * {@link standbyCanServe}); it is not counted as a container anywhere, holds no port, and ends when the
