@@ -113,6 +113,28 @@ describe('Function: ContainerProcess.start (with a standby process)', () => {
     expect(standbyPid()).toBe(standby);
     expect(readFileSync(join(dir, 'logs', 'tuned.log'), 'utf8')).not.toContain('taken from standby');
   });
+  it('plans the next standby when a container from the standby stops, and drops the plan when discarded', async () => {
+    // Prepare
+    const cold = await start('cold');
+    await cold.waitHealthy(30_000);
+    await waitFor(standbyPid);
+    const taken = await start('taken');
+    await taken.waitHealthy(30_000);
+    const afterTaking = standbyPid();
+
+    // Act
+    await taken.stop();
+    const next = await waitFor(standbyPid);
+    discardStandby();
+    await cold.stop();
+    discardStandby();
+    await new Promise((r) => setTimeout(r, 300));
+
+    // Assess
+    expect(afterTaking).toBeUndefined();
+    expect(next).not.toBe(taken.pid);
+    expect(standbyPid()).toBeUndefined();
+  });
 });
 
 describe('Function: standbyCanServe', () => {

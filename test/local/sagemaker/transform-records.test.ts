@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { processOutput, filterInput, recordFormat, RecordProcessingError } from '../../../src/local/sagemaker/transform/data-processing';
 import { JsonPathError, parseJsonPath } from '../../../src/local/sagemaker/transform/json-path';
-import { joinRecords, recordIOFrame, RecordFormatError, splitRecords } from '../../../src/local/sagemaker/transform/records';
+import { joinRecords, lineBatches, LineTooLargeError, recordIOFrame, RecordFormatError, splitRecords } from '../../../src/local/sagemaker/transform/records';
 import { outputLocation } from '../../../src/local/sagemaker/transform/input-objects';
 
 describe('Function: parseJsonPath', () => {
@@ -99,5 +99,79 @@ describe('Function: outputLocation', () => {
     expect(outputLocation('s3://b/out', 'x/a.csv')).toEqual({ bucket: 'b', key: 'out/x/a.csv.out' });
     expect(outputLocation('s3://b/out/', 'a.csv')).toEqual({ bucket: 'b', key: 'out/a.csv.out' });
     expect(outputLocation('s3://b', 'a.csv')).toEqual({ bucket: 'b', key: 'a.csv.out' });
+  });
+});
+
+/** The batches lineBatches must equal: records split, packed greedily under the limit, joined. */
+function referenceBatches(data: Buffer, max: number, singleRecord: boolean): Array<{ body: string; first: number; count: number }> {
+  const records = splitRecords(data, 'Line');
+  const batches: Array<{ body: string; first: number; count: number }> = [];
+  let current: Buffer[] = [];
+  let size = 0;
+  let first = 1;
+  records.forEach((record, i) => {
+    if (current.length > 0 && (singleRecord || size + record.length + 1 > max)) {
+      batches.push({ body: joinRecords(current, 'Line').toString('latin1'), first, count: current.length });
+      current = [];
+      size = 0;
+      first = i + 1;
+    }
+    current.push(record);
+    size += record.length + 1;
+  });
+  if (current.length > 0) batches.push({ body: joinRecords(current, 'Line').toString('latin1'), first, count: current.length });
+  return batches;
+}
+
+describe('Function: lineBatches', () => {
+  it('gives the bodies that splitting, packing under the limit and joining give, for any limit and either strategy', () => {
+    // Prepare: empty lines, CRLF endings, a last line without its newline, lines of many lengths.
+    let seed = 11;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const lines = Array.from({ length: 400 }, (_, i) => (i % 37 === 0 ? '' : 'x'.repeat(Math.floor(next() * 60)) + (i % 11 === 0 ? '\r' : '')));
+    const inputs = [Buffer.from(lines.join('\n') + '\n', 'latin1'), Buffer.from(lines.join('\n'), 'latin1'), Buffer.from('\n\n'), Buffer.from('one')];
+
+    // Act
+    const cases = inputs.flatMap((data) =>
+      [61, 62, 100, 1000, 1e9].flatMap((max) =>
+        [false, true].map((single) => ({
+          got: lineBatches(data, max, single).map((b) => ({ body: b.body.toString('latin1'), first: b.first, count: b.count })),
+          want: referenceBatches(data, max, single),
+        })),
+      ),
+    );
+
+    // Assess
+    for (const { got, want } of cases) expect(got).toEqual(want);
+  });
+
+  it('cuts views of the data rather than copies, except to add the newline a last line lacks', () => {
+    // Prepare
+    const data = Buffer.from('a,1\nb,2\nc,3');
+
+    // Act
+    const [whole, tail] = lineBatches(data, 8, false);
+
+    // Assess
+    expect(whole!.body.toString()).toBe('a,1\nb,2\n');
+    expect(whole!.body.buffer).toBe(data.buffer);
+    expect(tail!.body.toString()).toBe('c,3\n');
+    expect(lineBatches(Buffer.alloc(0), 8, false)).toEqual([]);
+  });
+
+  it('names the first line that does not fit on its own, newline counted', () => {
+    // Act
+    const error = (() => {
+      try {
+        lineBatches(Buffer.from('ok\nfine\nmuch too long\nalso too long\n'), 8, false);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+
+    // Assess
+    expect(error).toBeInstanceOf(LineTooLargeError);
+    expect(error).toMatchObject({ line: 3, bytes: 14, message: 'line 3 is 14 bytes' });
   });
 });

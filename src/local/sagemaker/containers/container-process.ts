@@ -39,6 +39,10 @@ const STDERR_TAIL_LINES = 15;
 /** First and longest pause between `/ping` polls: short at first, since a container is up in a few hundred ms. */
 const FIRST_PING_DELAY_MS = 5;
 const MAX_PING_DELAY_MS = 100;
+/** How long after a container taken from the standby is healthy the next standby starts (see container-standby.ts). */
+const STANDBY_AFTER_HEALTHY_MS = 1000;
+/** How long after a built-in container stops the next standby starts, so that stopping many at once starts one. */
+const STANDBY_AFTER_STOP_MS = 50;
 
 export class ContainerProcess {
   private readonly client: ContainerHttpClient;
@@ -56,8 +60,9 @@ export class ContainerProcess {
     readonly port: number,
     private readonly child: ChildProcess,
     private readonly log: WriteStream,
-    /** The built-in container's command, to start the next standby with once this container is healthy. */
+    /** The built-in container's command, when a standby process can serve its like. */
     private readonly standbyArgv: string[] | undefined,
+    private readonly fromStandby: boolean,
   ) {
     this.client = new ContainerHttpClient(port, launch.label);
     this.exited = new Promise((resolve) => {
@@ -126,11 +131,9 @@ export class ContainerProcess {
     if (fromStandby) how += `; taken from standby (pid ${child!.pid})`;
     log.write(`--- starting ${launch.label}: ${argv.join(' ')} (port ${port}, model dir ${launch.modelDir})${how}\n`);
     child ??= spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...variables }, stdio: ['ignore', 'pipe', 'pipe'] });
-    // Containers come in runs (a pipeline's, an update's, a test suite's) and a standby only helps the next
-    // one if it is ready by then. After a start from scratch the next standby starts at once; after a start
-    // from a standby, once this container is healthy, so it does not take CPU from this container's start.
+    // When the next standby starts is explained in container-standby.ts.
     if (standbyArgv && !fromStandby) prepareStandby(standbyArgv);
-    return new ContainerProcess(launch, port, child, log, fromStandby ? standbyArgv : undefined);
+    return new ContainerProcess(launch, port, child, log, standbyArgv, fromStandby);
   }
 
   /** Calls `listener` once if the process ends without `stop()` having been asked for. */
@@ -175,7 +178,7 @@ export class ContainerProcess {
       try {
         const res = await this.request('GET', '/ping', {}, undefined, Math.max(100, Math.min(2000, deadline - Date.now())));
         if (res.status === 200) {
-          if (this.standbyArgv) prepareStandby(this.standbyArgv);
+          if (this.standbyArgv && this.fromStandby) prepareStandby(this.standbyArgv, STANDBY_AFTER_HEALTHY_MS);
           return;
         }
         last = `status ${res.status}`;
@@ -221,6 +224,7 @@ export class ContainerProcess {
       const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
       await this.exited;
       clearTimeout(timer);
+      if (this.standbyArgv) prepareStandby(this.standbyArgv, STANDBY_AFTER_STOP_MS);
     } else {
       await this.exited;
     }

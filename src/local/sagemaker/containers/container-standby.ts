@@ -1,9 +1,13 @@
 /**
  * One built-in container process kept on standby (see `onnx-container/standby.ts`): started ahead of need
  * with Node, onnxruntime and its environment already loaded, so the next built-in container starts in the
- * time its own model takes to load instead of a few hundred milliseconds more. The next standby starts
- * as soon as a built-in container starts from scratch, or once one started from the standby is healthy
- * (so it takes no CPU from that start).
+ * time its own model takes to load instead of a few hundred milliseconds more.
+ *
+ * Starting a standby takes a core for 150 to 300 ms, so when it starts matters. Right after a start from
+ * scratch, at once: that start is slow anyway, and containers come in runs (a pipeline's, an update's, a
+ * test suite's). After a start from the standby, not at once, since the new container's first requests
+ * (a transform job's first batches) would share the CPU with it: when a built-in container stops (a job
+ * done, an endpoint gone), or a second after the new container is healthy, whichever comes first.
  *
  * A standby is used only when nothing in the container's environment acts at process start (see
  * {@link standbyCanServe}); it is not counted as a container anywhere, holds no port, and ends when the
@@ -28,6 +32,7 @@ interface Standby {
 }
 
 let standby: Standby | undefined;
+let pending: { timer: NodeJS.Timeout; due: number } | undefined;
 
 function enabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return (env[CONTAINER_STANDBY_ENV] ?? '').toLowerCase() !== 'off';
@@ -51,10 +56,20 @@ function setHeld(child: ChildProcess, held: boolean): void {
   }
 }
 
-/** Starts a standby for `argv` (the built-in container's command) unless one is there already. */
-export function prepareStandby(argv: string[]): void {
+/**
+ * Starts a standby for `argv` (the built-in container's command) unless one is there already; with
+ * `delayMs`, that long from now (an earlier request wins; `discardStandby` cancels it).
+ */
+export function prepareStandby(argv: string[], delayMs = 0): void {
   if (!enabled()) return;
   if (standby && alive(standby.child) && sameArgv(standby.argv, argv)) return;
+  if (delayMs > 0) {
+    const due = Date.now() + delayMs;
+    if (pending && pending.due <= due) return;
+    if (pending) clearTimeout(pending.timer);
+    pending = { timer: setTimeout(() => prepareStandby(argv), delayMs).unref(), due };
+    return;
+  }
   discardStandby();
   const child = spawn(argv[0]!, [...argv.slice(1), STANDBY_ARG], { cwd: process.cwd(), env: process.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const entry: Standby = { argv, child };
@@ -98,8 +113,10 @@ export function standbyPid(): number | undefined {
   return standby && alive(standby.child) ? standby.child.pid : undefined;
 }
 
-/** Stops the standby process, if any (the emulator does on close). */
+/** Stops the standby process, if any, and cancels one planned (the emulator does on close). */
 export function discardStandby(): void {
+  if (pending) clearTimeout(pending.timer);
+  pending = undefined;
   const entry = standby;
   standby = undefined;
   if (entry && entry.child.exitCode === null && entry.child.signalCode === null) entry.child.kill('SIGTERM');

@@ -61,3 +61,4 @@ export async function waitForAssignment(): Promise<void> {
   // From here on the process is an ordinary container: no channel, watched by its parent like any other.
   process.disconnect();
 }
+

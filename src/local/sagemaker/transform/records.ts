@@ -94,3 +94,62 @@ export function joinRecords(records: Buffer[], split: SplitType): Buffer {
   }
   return Buffer.concat(records);
 }
+
+/** One line is longer than the payload limit (its number is 1-based; `bytes` counts its newline). */
+export class LineTooLargeError extends Error {
+  override readonly name = 'LineTooLargeError';
+  constructor(
+    readonly line: number,
+    readonly bytes: number,
+  ) {
+    super(`line ${line} is ${bytes} bytes`);
+  }
+}
+
+/** A run of consecutive lines of one object and the request body that carries them. */
+export interface LineBatch {
+  body: Buffer;
+  /** 1-based number of the first line. */
+  first: number;
+  count: number;
+}
+
+/**
+ * `Line` records batched straight from the object's bytes: each batch is the longest run of whole lines
+ * whose bytes, newlines included, fit in `maxPayloadBytes` (one line each when `singleRecord`). The bodies
+ * are exactly what `joinRecords(splitRecords(data, 'Line'), 'Line')` gives batch by batch, but are views of
+ * `data` (only a last line without its newline is copied, to add one), and no object is made per line:
+ * a large CSV object is hundreds of thousands of lines.
+ *
+ * @throws {LineTooLargeError} for the first line that does not fit on its own.
+ */
+export function lineBatches(data: Buffer, maxPayloadBytes: number, singleRecord: boolean): LineBatch[] {
+  const batches: LineBatch[] = [];
+  let start = 0;
+  let first = 1;
+  let count = 0;
+  let line = 0;
+  let offset = 0;
+  const flush = (end: number) => {
+    const body = end <= data.length ? data.subarray(start, end) : Buffer.concat([data.subarray(start), Buffer.from('\n')]);
+    batches.push({ body, first, count });
+  };
+  while (offset < data.length) {
+    const newline = data.indexOf(10, offset);
+    // Where this line's bytes end once it is framed: after its newline, or one past the data for a last
+    // line that has none (the framing adds it).
+    const end = newline < 0 ? data.length + 1 : newline + 1;
+    line += 1;
+    if (end - offset > maxPayloadBytes) throw new LineTooLargeError(line, end - offset);
+    if (count > 0 && (singleRecord || end - start > maxPayloadBytes)) {
+      flush(offset);
+      start = offset;
+      first = line;
+      count = 0;
+    }
+    count += 1;
+    offset = end;
+  }
+  if (count > 0) flush(offset);
+  return batches;
+}

@@ -28,7 +28,7 @@ import { nowSeconds, type ResourceRecord } from '../state/state-store';
 import { filterInput, processOutput, recordFormat, RecordProcessingError, type OutputProcessing } from './data-processing';
 import { parseJsonPath, type JsonPath } from './json-path';
 import { listInputObjects, outputLocation, readObject, TransformInputError, type InputObject } from './input-objects';
-import { framingBytes, joinRecords, RecordFormatError, splitRecords, type SplitType } from './records';
+import { framingBytes, joinRecords, lineBatches, LineTooLargeError, RecordFormatError, splitRecords, type SplitType } from './records';
 
 export interface TransformRunnerDeps {
   s3: S3Client;
@@ -155,6 +155,12 @@ interface Batch {
   first: number;
 }
 
+function recordTooLarge(record: number, bytes: number, where: string, settings: Settings): ObjectFailedError {
+  return new ObjectFailedError(
+    `ClientError: Record ${record} of ${where} is ${bytes} bytes, over MaxPayloadInMB (${settings.maxPayloadBytes / MIB} MB). Increase MaxPayloadInMB or split the object into smaller records.`,
+  );
+}
+
 function batchesOf(records: Buffer[], settings: Settings, where: string): Batch[] {
   const batches: Batch[] = [];
   let current: Buffer[] = [];
@@ -162,11 +168,7 @@ function batchesOf(records: Buffer[], settings: Settings, where: string): Batch[
   let first = 1;
   records.forEach((rec, i) => {
     const bytes = rec.length + framingBytes(settings.split, rec);
-    if (bytes > settings.maxPayloadBytes) {
-      throw new ObjectFailedError(
-        `ClientError: Record ${i + 1} of ${where} is ${bytes} bytes, over MaxPayloadInMB (${settings.maxPayloadBytes / MIB} MB). Increase MaxPayloadInMB or split the object into smaller records.`,
-      );
-    }
+    if (bytes > settings.maxPayloadBytes) throw recordTooLarge(i + 1, bytes, where, settings);
     if (current.length > 0 && (settings.strategy === 'SingleRecord' || size + bytes > settings.maxPayloadBytes)) {
       batches.push({ records: current, first });
       first = i + 1;
@@ -302,27 +304,42 @@ async function transformObject(
 ): Promise<void> {
   const where = `s3://${object.bucket}/${object.key}`;
   const data = await readObject(s3, where, settings.compression, signal);
-  let originals: Buffer[];
-  try {
-    originals = splitRecords(data, settings.split);
-  } catch (error) {
-    if (error instanceof RecordFormatError) throw new ObjectFailedError(`ClientError: ${where} is not valid ${settings.split} data: ${error.message}`);
-    throw error;
+  const label = (first: number, count: number) => `${where} (records ${first}-${first + count - 1})`;
+  // Batches of whole lines that go to the container untouched are cut straight from the object's bytes.
+  const direct = settings.split === 'Line' && !settings.inputFilter && !settings.perRecord;
+  let originals: Buffer[] = [];
+  let batches: Batch[] = [];
+  let requests: Array<{ body: () => Buffer; first: number; count: number }>;
+  if (direct) {
+    try {
+      requests = lineBatches(data, settings.maxPayloadBytes, settings.strategy === 'SingleRecord').map((b) => ({ body: () => b.body, first: b.first, count: b.count }));
+    } catch (error) {
+      if (error instanceof LineTooLargeError) throw recordTooLarge(error.line, error.bytes, where, settings);
+      throw error;
+    }
+  } else {
+    try {
+      originals = splitRecords(data, settings.split);
+    } catch (error) {
+      if (error instanceof RecordFormatError) throw new ObjectFailedError(`ClientError: ${where} is not valid ${settings.split} data: ${error.message}`);
+      throw error;
+    }
+    let sent = originals;
+    try {
+      if (settings.inputFilter) sent = originals.map((r) => filterInput(r, settings.output.inputFormat!, settings.inputFilter!));
+    } catch (error) {
+      if (error instanceof RecordProcessingError) throw new ObjectFailedError(`ClientError: InputFilter on ${where}: ${error.message}`);
+      throw error;
+    }
+    batches = batchesOf(sent, settings, where);
+    requests = batches.map((batch) => ({ body: () => joinRecords(batch.records, settings.split), first: batch.first, count: batch.records.length }));
   }
-  let sent = originals;
-  try {
-    if (settings.inputFilter) sent = originals.map((r) => filterInput(r, settings.output.inputFormat!, settings.inputFilter!));
-  } catch (error) {
-    if (error instanceof RecordProcessingError) throw new ObjectFailedError(`ClientError: InputFilter on ${where}: ${error.message}`);
-    throw error;
-  }
-  const batches = batchesOf(sent, settings, where);
   const answers = await Promise.all(
-    batches.map(async (batch) => {
+    requests.map(async (request) => {
       await slots.acquire();
       try {
         if (signal.aborted) throw new StoppedError('stopped');
-        return await invokeBatch(pick(), joinRecords(batch.records, settings.split), settings, `${where} (records ${batch.first}-${batch.first + batch.records.length - 1})`);
+        return await invokeBatch(pick(), request.body(), settings, label(request.first, request.count));
       } finally {
         slots.release();
       }
@@ -332,7 +349,7 @@ async function transformObject(
   const newline = Buffer.from('\n');
   if (settings.perRecord) {
     batches.forEach((batch, b) => {
-      const predictions = predictionsOf(answers[b]!, batch.records.length, `${where} (records ${batch.first}-${batch.first + batch.records.length - 1})`);
+      const predictions = predictionsOf(answers[b]!, batch.records.length, label(batch.first, batch.records.length));
       predictions.forEach((prediction, i) => {
         try {
           parts.push(processOutput(originals[batch.first - 1 + i]!, prediction, settings.output));
@@ -349,13 +366,14 @@ async function transformObject(
       if (settings.assembleWithLine && answer.length > 0 && answer[answer.length - 1] !== 10) parts.push(newline);
     }
   }
+  const recordCount = requests.reduce((sum, r) => sum + r.count, 0);
   const target = outputLocation(String(record(job.TransformOutput).S3OutputPath), object.relative);
   const body = Buffer.concat(parts);
   await s3.send(
     new PutObjectCommand({ Bucket: target.bucket, Key: target.key, Body: body, ContentLength: body.length, ...(settings.accept ? { ContentType: settings.accept } : {}) }),
     { abortSignal: signal },
   );
-  say(`wrote s3://${target.bucket}/${target.key} (${originals.length} record(s), ${batches.length} request(s))`);
+  say(`wrote s3://${target.bucket}/${target.key} (${recordCount} record(s), ${requests.length} request(s))`);
 }
 
 /** Sends one batch through the instance's containers (a serial pipeline passes each answer on), with retries. */
