@@ -4,6 +4,16 @@
  * against an in-process onnxruntime loop over the same rows in batches of the same size (parse the CSV,
  * run, format CSV answers). Target throughput ratio (emulator rows/s over in-process rows/s) ≥ 0.5.
  *
+ * Printed, each against the same baseline:
+ * - the steady-state ratio: the job from its containers being ready to Completed (the target's measure);
+ * - the end-to-end ratio: CreateTransformJob to Completed, for jobs after the first, whose container comes
+ *   from the emulator's standby process;
+ * - the end-to-end ratio of the first job, whose container starts from scratch (Node, onnxruntime's load
+ *   and set-up, the model).
+ * The job processes about as fast as the in-process loop, so the end-to-end ratio can reach 0.5 only if
+ * everything before the first batch (container start, listing and reading the input) takes no longer than
+ * the baseline's whole run.
+ *
  * The emulator (with s3rver) runs in its own process. `npx tsx bench/run.ts batch-transform`
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -115,18 +125,18 @@ async function main(): Promise<void> {
   const sm = createSageMakerClient({ endpoint: String(info.url), credentials: CREDENTIALS, region: 'us-east-1' });
   try {
     const csv = dataset();
-    const emulatorRuns: number[] = [];
-    const processingRuns: number[] = [];
-    // The job's own log stamps when its containers were ready and when it completed.
-    const processingMs = async (name: string) => {
+    // The job's own log stamps when it began starting containers, when they were ready and when it completed.
+    const phases = async (name: string) => {
       const log = await readFile(join(String(info.logsDir), 'transform-jobs', name, 'transform.log'), 'utf8');
       const at = (event: string) => Date.parse(log.split('\n').find((l) => l.endsWith(event))!.split(' ')[0]!);
-      return at('completed') - at('containers ready');
+      return { startMs: at('containers ready') - at(`starting containers of model linear`), processingMs: at('completed') - at('containers ready') };
     };
-    const baselineRuns: number[] = [];
+    // Round 0 is the emulator's first built-in container, started from scratch; it leaves a standby process
+    // behind, so later rounds show what every job after the first costs.
+    const rounds: { endToEndMs: number; startMs: number; processingMs: number; baselineMs: number }[] = [];
     let emulatorOutput = '';
     let baselineOutput = '';
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 4; round++) {
       const name = `rows-${round}`;
       const started = performance.now();
       await sm.send(
@@ -147,27 +157,33 @@ async function main(): Promise<void> {
         if (d.TransformJobStatus === 'Failed') throw new Error(d.FailureReason);
         await new Promise((r) => setTimeout(r, 5));
       }
-      emulatorRuns.push(performance.now() - started);
-      processingRuns.push(await processingMs(name));
+      const endToEndMs = performance.now() - started;
       const got = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: `out/${name}/rows.csv.out` }));
       emulatorOutput = Buffer.from(await got.Body!.transformToByteArray()).toString();
       const base = await inProcess(csv);
-      baselineRuns.push(base.ms);
       baselineOutput = base.output;
+      rounds.push({ endToEndMs, ...(await phases(name)), baselineMs: base.ms });
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!;
-    const emu = median(emulatorRuns);
-    const base = median(baselineRuns);
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const warm = rounds.slice(1);
+    const base = median(rounds.map((r) => r.baselineMs));
     const expected = baselineOutput.split('\n');
     const got = emulatorOutput.split('\n');
     const same = got.length === expected.length && got.every((line, i) => Math.abs(Number(line) - Number(expected[i])) < 1e-4);
+    const rate = (ms: number) => `${ms.toFixed(0)} ms = ${((ROWS / ms) * 1000).toFixed(0)} rows/s`;
+    const processing = median(warm.map((r) => r.processingMs));
+    const endToEnd = median(warm.map((r) => r.endToEndMs));
+    const first = rounds[0]!;
     console.log(`${ROWS} CSV rows, MultiRecord batches ≤ ${MAX_PAYLOAD_BYTES / 1024 / 1024} MB, 2 in flight; outputs equal: ${same}`);
-    const processing = median(processingRuns);
+    console.log(`baseline, in-process onnxruntime over the same batches (median of 4): ${rate(base)}`);
     console.log(
-      `emulator once its container is up (read, batches, write): ${processing.toFixed(0)} ms = ${((ROWS / processing) * 1000).toFixed(0)} rows/s; throughput ratio ${(base / processing).toFixed(2)}`,
+      `steady-state throughput ratio ${(base / processing).toFixed(2)} (target ≥ 0.5): containers ready → Completed (read from S3, batches, write to S3), median of rounds 2-4: ${rate(processing)}`,
     );
     console.log(
-      `emulator (CreateTransformJob → Completed, median of 3): ${emu.toFixed(0)} ms = ${((ROWS / emu) * 1000).toFixed(0)} rows/s; in-process onnxruntime: ${base.toFixed(0)} ms = ${((ROWS / base) * 1000).toFixed(0)} rows/s; end-to-end throughput ratio ${(base / emu).toFixed(2)} (target ≥ 0.5; includes starting the container)`,
+      `end-to-end throughput ratio ${(base / endToEnd).toFixed(2)}: CreateTransformJob → Completed, median of rounds 2-4 (container from the standby process, ready in ${median(warm.map((r) => r.startMs)).toFixed(0)} ms): ${rate(endToEnd)}`,
+    );
+    console.log(
+      `end-to-end throughput ratio ${(base / first.endToEndMs).toFixed(2)}: CreateTransformJob → Completed, round 1 (the emulator's first container, from scratch, ready in ${first.startMs.toFixed(0)} ms): ${rate(first.endToEndMs)}`,
     );
   } finally {
     s3.destroy();

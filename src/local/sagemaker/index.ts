@@ -20,6 +20,8 @@ export type { ApiLimits, TransformRunner } from './api/context';
 export { ModelDataCache, ModelDataError, parseS3Url } from './model-data/model-data-cache';
 export type { ModelDataLocation } from './model-data/model-data-cache';
 export { ContainerProcess, ContainerStartError } from './containers/container-process';
+export { CONTAINER_CACHE_ENV } from './containers/builtin-container-command';
+export { CONTAINER_STANDBY_ENV } from './containers/container-standby';
 export type { ContainerLaunch } from './containers/container-process';
 export { EndpointListingError, fetchEndpointModels } from './multi-model/listing-client';
 export type { ListingRequestOptions } from './multi-model/listing-client';

@@ -113,6 +113,34 @@ describe('Function: ContainerProcess.start (with a standby process)', () => {
     expect(standbyPid()).toBe(standby);
     expect(readFileSync(join(dir, 'logs', 'tuned.log'), 'utf8')).not.toContain('taken from standby');
   });
+  it('gives a standby-started container the emulator’s environment as it is at the start, and starts from scratch when start-time variables changed', async () => {
+    // Prepare
+    const first = await start('before-change');
+    await first.waitHealthy(30_000);
+    const standby = await waitFor(standbyPid);
+    process.env.SMHOST_ONNX_OUTPUT = 'probabilities';
+    let fromStandby: ContainerProcess;
+    let afterStartChange: ContainerProcess;
+    try {
+      // Act
+      fromStandby = await start('env-now');
+      await fromStandby.waitHealthy(30_000);
+      await waitFor(standbyPid);
+      process.env.UV_THREADPOOL_SIZE = '3';
+      afterStartChange = await start('start-variable-changed');
+    } finally {
+      delete process.env.SMHOST_ONNX_OUTPUT;
+      delete process.env.UV_THREADPOOL_SIZE;
+    }
+    await afterStartChange.waitHealthy(30_000);
+    const answer = await fromStandby.request('POST', '/invocations', { 'content-type': 'application/json' }, Buffer.from('{"instances":[[5.1,3.5,1.4,0.2]]}'), 5000);
+
+    // Assess
+    expect(fromStandby.pid).toBe(standby);
+    expect((JSON.parse(answer.body.toString()) as { predictions: number[][] }).predictions[0]).toHaveLength(3);
+    expect(readFileSync(join(dir, 'logs', 'start-variable-changed.log'), 'utf8')).not.toContain('taken from standby');
+  });
+
   it('plans the next standby when a container from the standby stops, and drops the plan when discarded', async () => {
     // Prepare
     const cold = await start('cold');

@@ -126,11 +126,13 @@ export class ContainerProcess {
     };
     const standbyArgv =
       launch.target.kind === 'builtin' && standbyCanServe({ ...launch.target.environment, ...launch.environment }) ? argv : undefined;
-    let child = standbyArgv ? await takeStandby(standbyArgv, variables) : undefined;
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries({ ...process.env, ...variables })) if (value !== undefined) env[name] = value;
+    let child = standbyArgv ? await takeStandby(standbyArgv, env) : undefined;
     const fromStandby = child !== undefined;
     if (fromStandby) how += `; taken from standby (pid ${child!.pid})`;
     log.write(`--- starting ${launch.label}: ${argv.join(' ')} (port ${port}, model dir ${launch.modelDir})${how}\n`);
-    child ??= spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...variables }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child ??= spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     // When the next standby starts is explained in container-standby.ts.
     if (standbyArgv && !fromStandby) prepareStandby(standbyArgv);
     return new ContainerProcess(launch, port, child, log, standbyArgv, fromStandby);

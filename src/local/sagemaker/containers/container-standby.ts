@@ -29,6 +29,8 @@ const READ_AT_START = /^(NODE_|UV_|LD_|MALLOC_|GLIBC_|OMP_|KMP_|MKL_|OPENBLAS_|O
 interface Standby {
   argv: string[];
   child: ChildProcess;
+  /** The variables read at process start it was started with. */
+  startVariables: string;
 }
 
 let standby: Standby | undefined;
@@ -41,6 +43,16 @@ function enabled(env: NodeJS.ProcessEnv = process.env): boolean {
 /** True when a container with this environment can be served by a standby process. */
 export function standbyCanServe(environment: Record<string, string>): boolean {
   return enabled() && !Object.keys(environment).some((name) => READ_AT_START.test(name));
+}
+
+/** The emulator's variables that act at process start, as one comparable string. */
+function startVariables(env: NodeJS.ProcessEnv = process.env): string {
+  return JSON.stringify(
+    Object.keys(env)
+      .filter((name) => READ_AT_START.test(name))
+      .sort()
+      .map((name) => [name, env[name]]),
+  );
 }
 
 function alive(child: ChildProcess): boolean {
@@ -72,7 +84,7 @@ export function prepareStandby(argv: string[], delayMs = 0): void {
   }
   discardStandby();
   const child = spawn(argv[0]!, [...argv.slice(1), STANDBY_ARG], { cwd: process.cwd(), env: process.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  const entry: Standby = { argv, child };
+  const entry: Standby = { argv, child, startVariables: startVariables() };
   standby = entry;
   child.once('exit', () => {
     if (standby === entry) standby = undefined;
@@ -84,12 +96,17 @@ export function prepareStandby(argv: string[], delayMs = 0): void {
 }
 
 /**
- * Hands the standby process over as the container started with `environment`, or `undefined` when there
- * is none for `argv` (a start from scratch then). The process is the caller's from then on.
+ * Hands the standby process over as the container started with `environment` (the whole of it), or
+ * `undefined` when there is none for `argv`, or the emulator's own variables that act at process start
+ * changed since it started (a start from scratch then). The process is the caller's from then on.
  */
 export async function takeStandby(argv: string[], environment: Record<string, string>): Promise<ChildProcess | undefined> {
   const entry = standby;
   if (!entry || !sameArgv(entry.argv, argv) || !alive(entry.child)) return undefined;
+  if (entry.startVariables !== startVariables()) {
+    discardStandby();
+    return undefined;
+  }
   standby = undefined;
   const child = entry.child;
   const assignment: StandbyAssignment = { environment };

@@ -4,8 +4,8 @@
  * onnxruntime's one-time set-up of its environment, which the first session of a process pays (50 to
  * 100 ms for even a one-node graph; later sessions take about 1 ms), and Node's first HTTP server. A
  * standby process does all of that ahead of need, then waits for the emulator to hand it a container's
- * variables over IPC (`SAGEMAKER_BIND_TO_PORT`, `SM_MODEL_DIR`, the container's `Environment`), sets them,
- * and from then on runs exactly as a container started with them would.
+ * environment over IPC (the emulator's own, `SAGEMAKER_BIND_TO_PORT`, `SM_MODEL_DIR`, the container's
+ * `Environment`), takes it as its own, and from then on runs exactly as a container started with it would.
  */
 import { createServer } from 'node:http';
 import * as ort from 'onnxruntime-node';
@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 /** The argument that starts the built-in container in standby mode. */
 export const STANDBY_ARG = '--standby';
 
-/** What the emulator sends a standby process: the variables its container starts with. */
+/** What the emulator sends a standby process: the whole environment its container starts with. */
 export interface StandbyAssignment {
   environment: Record<string, string>;
 }
@@ -57,6 +57,8 @@ export async function waitForAssignment(): Promise<void> {
   const message = await assigned;
   process.off('disconnect', orphaned);
   if (!isAssignment(message)) throw new Error(`standby: expected {"environment": {name: value}} from the emulator, got ${JSON.stringify(message).slice(0, 200)}`);
+  // The assignment is the whole environment the container would have been started with.
+  for (const name of Object.keys(process.env)) if (!(name in message.environment)) delete process.env[name];
   for (const [name, value] of Object.entries(message.environment)) process.env[name] = value;
   // From here on the process is an ordinary container: no channel, watched by its parent like any other.
   process.disconnect();
