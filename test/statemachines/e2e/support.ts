@@ -20,7 +20,6 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import {
   DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
   StartExecutionCommand,
   type DescribeExecutionCommandOutput,
   type HistoryEvent,
@@ -28,6 +27,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { createSfnClient } from '../../../src/aws/clients';
 import { startLocalStepFunctions, type LocalStepFunctions } from '../../../src/local/stepfunctions';
+import { history as executionHistory } from '../../local/stepfunctions/support';
 import type { SageMakerEmulatorOptions } from '../../../src/local/sagemaker';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import * as ort from 'onnxruntime-node';
@@ -157,17 +157,8 @@ export async function startE2eStack(options: E2eOptions): Promise<E2eStack> {
   }
 }
 
-/** The whole history of an execution, page by page through the API. */
-export async function executionHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, ...(nextToken ? { nextToken } : {}) }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
-}
+/** The whole history of an execution, page by page through the API (the local Step Functions tests' helper). */
+export { history as executionHistory } from '../../local/stepfunctions/support';
 
 /** The states entered, in order: Step Functions bills one transition for each. */
 export function statesEntered(history: HistoryEvent[]): string[] {
