@@ -10,6 +10,7 @@ import { builtinContainerCommand } from './builtin-container-command';
 import { ContainerHttpClient, type ContainerResponse } from './container-http-client';
 import { prepareStandby, standbyCanServe, takeStandby } from './container-standby';
 import type { ImageTarget } from './image-map';
+import { guardProcessGroup, releaseProcessGroup } from './orphan-guard';
 import { freePort } from './ports';
 
 /** Everything needed to start one container. */
@@ -70,7 +71,9 @@ export class ContainerProcess {
         this.exitInfo = { code: child.exitCode, signal: child.signalCode };
         return resolve();
       }
+      guardProcessGroup(child.pid);
       child.once('exit', (code, signal) => {
+        releaseProcessGroup(child.pid);
         this.exitInfo = { code, signal };
         this.log.write(`--- exited (code ${code}, signal ${signal})\n`);
         resolve();
@@ -132,7 +135,9 @@ export class ContainerProcess {
     const fromStandby = child !== undefined;
     if (fromStandby) how += `; taken from standby (pid ${child!.pid})`;
     log.write(`--- starting ${launch.label}: ${argv.join(' ')} (port ${port}, model dir ${launch.modelDir})${how}\n`);
-    child ??= spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the emulator
+    // stops its containers itself, in order, rather than have them die under a deployment that replaces them.
+    child ??= spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     // When the next standby starts is explained in container-standby.ts.
     if (standbyArgv && !fromStandby) prepareStandby(standbyArgv);
     return new ContainerProcess(launch, port, child, log, standbyArgv, fromStandby);
@@ -190,14 +195,18 @@ export class ContainerProcess {
       // Output while the ping was under way (typically "listening on ...") is worth a prompt second look.
       const pause = this.outputs !== outputsBefore ? 1 : delay;
       let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
       await Promise.race([
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, pause);
-          this.wake = resolve;
+          wake = () => resolve();
+          this.wake = wake;
+          signal?.addEventListener('abort', wake, { once: true });
         }),
         this.exited,
       ]);
       clearTimeout(timer);
+      if (wake) signal?.removeEventListener('abort', wake);
       this.wake = undefined;
       if (pause === delay) delay = Math.min(delay * 1.5, MAX_PING_DELAY_MS);
     }
@@ -217,13 +226,22 @@ export class ContainerProcess {
     return this.client.request(method, path, headers, body, timeoutMs);
   }
 
-  /** Stops the process: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
+  /** The container's whole process group (its own, see `start`), so workers it started stop with it. */
+  private signalGroup(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.child.pid!, signal);
+    } catch {
+      this.child.kill(signal);
+    }
+  }
+
+  /** Stops the process and its group: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
   async stop(graceMs = 2000): Promise<void> {
     this.client.destroy();
     if (this.running && !this.stopping) {
       this.stopping = true;
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      this.signalGroup('SIGTERM');
+      const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
       await this.exited;
       clearTimeout(timer);
       if (this.standbyArgv) prepareStandby(this.standbyArgv, STANDBY_AFTER_STOP_MS);

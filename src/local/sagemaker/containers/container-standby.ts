@@ -11,7 +11,8 @@
  *
  * A standby is used only when nothing in the container's environment acts at process start (see
  * {@link standbyCanServe}); it is not counted as a container anywhere, holds no port, and ends when the
- * emulator's process does (its IPC channel closes). `SMHOST_CONTAINER_STANDBY=off` turns it off.
+ * emulator's process does (its IPC channel closes). Like a container it runs in a process group of its own, so
+ * Ctrl-C does not reach it before the emulator discards it. `SMHOST_CONTAINER_STANDBY=off` turns it off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
@@ -83,7 +84,7 @@ export function prepareStandby(argv: string[], delayMs = 0): void {
     return;
   }
   discardStandby();
-  const child = spawn(argv[0]!, [...argv.slice(1), STANDBY_ARG], { cwd: process.cwd(), env: process.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(argv[0]!, [...argv.slice(1), STANDBY_ARG], { cwd: process.cwd(), env: process.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
   const entry: Standby = { argv, child, startVariables: startVariables() };
   standby = entry;
   child.once('exit', () => {

@@ -53,6 +53,10 @@ export interface Deployment {
   startedAt: number;
   /** Set when the deployment is being stopped, so crashed containers are no longer replaced. */
   stopped?: boolean;
+  /** Replacements of crashed containers still starting: stopping the deployment cancels them and waits for them. */
+  replacements: Set<Promise<void>>;
+  /** Aborted when the deployment stops, so a replacement waiting for `/ping` gives up at once. */
+  cancel: AbortController;
   /** Model-data folders this deployment pins in the cache, released when it stops. */
   release?: () => void;
 }
@@ -82,6 +86,11 @@ export interface DeploymentContext {
   /** Real milliseconds allowed for a model-data download, from the variant's timeout in AWS seconds. */
   downloadTimeoutMs(awsSeconds: number | undefined): number;
   multiModel: MultiModelContext;
+  /**
+   * True once the emulator is closing. Ctrl-C reaches every process of the terminal's process group, so a
+   * container may die of it just before the emulator's close runs: it is not replaced then.
+   */
+  closing?: () => boolean;
 }
 
 /** Extra settings of a bring-up that is not an endpoint (a transform job's own containers). */
@@ -151,22 +160,28 @@ function plan(model: ResourceRecord, images: ImageMap): ContainerPlan[] {
  */
 function superviseContainer(deployment: Deployment, container: RunningContainer, ctx: DeploymentContext): void {
   container.process.onUnexpectedExit((reason) => {
-    if (deployment.stopped) return;
+    if (deployment.stopped || ctx.closing?.()) return;
     console.error(`sagemaker emulator: ${reason}; starting a replacement`);
-    void (async () => {
-      const replacement = await ContainerProcess.start(container.process.launch);
-      try {
-        await replacement.waitHealthy(ctx.healthCheckTimeoutMs(undefined));
-      } catch (error) {
-        await replacement.stop();
-        console.error(`sagemaker emulator: replacement of ${container.process.launch.label} failed: ${(error as Error).message}`);
-        return;
-      }
-      if (deployment.stopped) return void (await replacement.stop());
-      container.process = replacement;
-      superviseContainer(deployment, container, ctx);
-    })();
+    const replacing = replaceContainer(deployment, container, ctx).finally(() => deployment.replacements.delete(replacing));
+    deployment.replacements.add(replacing);
   });
+}
+
+async function replaceContainer(deployment: Deployment, container: RunningContainer, ctx: DeploymentContext): Promise<void> {
+  const label = container.process.launch.label;
+  let replacement: ContainerProcess | undefined;
+  try {
+    replacement = await ContainerProcess.start(container.process.launch);
+    await replacement.waitHealthy(ctx.healthCheckTimeoutMs(undefined), deployment.cancel.signal);
+  } catch (error) {
+    await replacement?.stop();
+    if (!deployment.stopped) console.error(`sagemaker emulator: replacement of ${label} failed: ${(error as Error).message}`);
+    return;
+  }
+  // The deployment may have been stopped while the replacement started: it must not outlive it.
+  if (deployment.stopped || ctx.closing?.()) return void (await replacement.stop());
+  container.process = replacement;
+  superviseContainer(deployment, container, ctx);
 }
 
 /** Stops every container of a deployment (or of the part of one that was started). */
@@ -174,8 +189,11 @@ export async function stopContainers(processes: Iterable<ContainerProcess>): Pro
   await Promise.all([...processes].map((p) => p.stop()));
 }
 
+/** Stops a deployment: its model caches, its containers and any replacement of a crashed container still starting. */
 export async function stopDeployment(deployment: Deployment): Promise<void> {
   deployment.stopped = true;
+  deployment.cancel.abort();
+  await Promise.all(deployment.replacements);
   await Promise.all(deployment.variants.flatMap((v) => v.instances.map((i) => i.models?.close())));
   deployment.release?.();
   await stopContainers(deployment.variants.flatMap((v) => v.instances.flatMap((i) => i.containers.map((c) => c.process))));
@@ -305,7 +323,14 @@ export async function bringUpDeployment(
         next: 0,
       });
     }
-    const deployment: Deployment = { configName: String(config.EndpointConfigName), variants, startedAt: Date.now(), release };
+    const deployment: Deployment = {
+      configName: String(config.EndpointConfigName),
+      variants,
+      startedAt: Date.now(),
+      release,
+      replacements: new Set(),
+      cancel: new AbortController(),
+    };
     for (const variant of variants) for (const instance of variant.instances) for (const c of instance.containers) superviseContainer(deployment, c, ctx);
     return deployment;
   } catch (error) {

@@ -59,13 +59,20 @@ export class EndpointLifecycle {
   private readonly transitions = new Map<string, Transition>();
   /** Endpoints being brought back after a restart: they answer `ServiceUnavailable` meanwhile. */
   private readonly recovering = new Set<string>();
+  /** Deployments replaced by an update, serving the requests already routed to them for a moment more. */
+  private readonly retiring = new Set<Deployment>();
+  private closing = false;
+  /** What bring-ups need; transform jobs bring up their containers with it too. */
+  readonly ctx: DeploymentContext;
 
   constructor(
     private readonly store: StateStore,
-    /** What bring-ups need; transform jobs bring up their containers with it too. */
-    readonly ctx: DeploymentContext,
+    ctx: DeploymentContext,
     private readonly options: LifecycleOptions,
-  ) {}
+  ) {
+    // Every deployment, endpoint or transform job, learns through this that no crashed container is replaced any more.
+    this.ctx = { ...ctx, closing: () => this.closing || (ctx.closing?.() ?? false) };
+  }
 
   /** The deployment serving `endpointName`, if any. */
   deployment(endpointName: string): Deployment | undefined {
@@ -126,6 +133,8 @@ export class EndpointLifecycle {
   private run(endpointName: string, work: (signal: AbortSignal) => Promise<void>): void {
     const key = endpointName.toLowerCase();
     const controller = new AbortController();
+    // Work asked for while closing is cancelled from the start: nothing may start once close() began.
+    if (this.closing) controller.abort();
     const done = work(controller.signal)
       .catch((error: unknown) => {
         // The work functions record their own failures; this only keeps a bug from becoming an unhandled rejection.
@@ -190,7 +199,12 @@ export class EndpointLifecycle {
           LastModifiedTime: nowSeconds(),
         });
         // Requests already routed to the old containers finish before those stop.
-        if (old) setTimeout(() => void stopDeployment(old), 200);
+        if (old) {
+          this.retiring.add(old);
+          setTimeout(() => {
+            if (this.retiring.delete(old)) void stopDeployment(old);
+          }, 200);
+        }
       } catch (error) {
         if (signal.aborted) return;
         const reason = (error as DeploymentFailedError).reason ?? (error as Error).message;
@@ -276,10 +290,12 @@ export class EndpointLifecycle {
 
   /** Cancels every transition and stops every process (the records stay, for the next start). */
   async close(): Promise<void> {
+    this.closing = true;
     for (const t of this.transitions.values()) t.controller.abort();
     await Promise.all([...this.transitions.values()].map((t) => t.done));
-    const deployments = [...this.live.values()];
+    const deployments = [...this.live.values(), ...this.retiring];
     this.live.clear();
+    this.retiring.clear();
     await Promise.all(deployments.map(stopDeployment));
   }
 }
