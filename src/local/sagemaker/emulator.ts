@@ -270,7 +270,10 @@ export function createSageMakerEmulator(options: SageMakerEmulatorOptions): Sage
     },
     settled: (endpointName) => lifecycle.settled(endpointName),
     async close() {
-      await lifecycle.close();
+      // Running transform jobs end Stopped, as executions in flight do not survive a restart, and their containers with them.
+      const jobs = [...api.transforms.running.values()];
+      for (const job of jobs) job.controller.abort();
+      await Promise.all([lifecycle.close(), ...jobs.map((job) => job.done)]);
       discardStandby();
       await Promise.all([...logStreams.values()].map((stream) => new Promise<void>((resolve) => stream.end(resolve))));
       logStreams.clear();

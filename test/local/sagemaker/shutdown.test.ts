@@ -1,13 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, UpdateEndpointCommand } from '@aws-sdk/client-sagemaker';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  CreateTransformJobCommand,
+  DescribeTransformJobCommand,
+  UpdateEndpointCommand,
+} from '@aws-sdk/client-sagemaker';
 import { CONTAINER_STANDBY_ENV } from '../../../src/local/sagemaker/containers/container-standby';
 import { buildScalerModel, fitStandardScaler, loadIris, packOnnxModel } from '../../../src/onnx';
 import { alive, ONNX_IMAGE, ROLE, startStack, waitForEndpoint, type TestStack } from './support';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'emulator-process.ts');
+/** A container that passes `/ping` and never answers anything else, so a transform job on it runs until stopped. */
+const HANGING = `require('node:http').createServer((req, res) => { if (req.url === '/ping') res.end(); }).listen(Number(process.env.SAGEMAKER_BIND_TO_PORT), '127.0.0.1')`;
 
 /** Processes this one started that are still there, other than the orphan guard, which outlives a close on purpose. */
 function containerChildren(): number[] {
@@ -105,6 +115,42 @@ describe('Function: SageMakerServer.close (a container dies during shutdown)', (
     expect(appeared).toBe(false);
     expect(containerChildren()).toEqual([]);
     errors.mockRestore();
+  });
+
+  it('stops the containers of a transform job still running', async () => {
+    // Prepare
+    const mapDir = mkdtempSync(join(tmpdir(), 'sm-image-map-'));
+    try {
+      writeFileSync(join(mapDir, 'image-map.json'), JSON.stringify({ images: { 'local/hanging:1': { command: [process.execPath, '-e', HANGING] } } }));
+      await stack.restart({ imageMapFile: join(mapDir, 'image-map.json') });
+      const input = await stack.put('input/rows.csv', '1,2,3,4\n');
+      await stack.sagemaker.send(new CreateModelCommand({ ModelName: 'hanging', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'local/hanging:1' } }));
+      await stack.sagemaker.send(
+        new CreateTransformJobCommand({
+          TransformJobName: 'hanging',
+          ModelName: 'hanging',
+          TransformInput: { DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: input } }, ContentType: 'text/csv' },
+          TransformOutput: { S3OutputPath: 's3://models/output/' },
+          TransformResources: { InstanceType: 'ml.m5.large', InstanceCount: 1 },
+        }),
+      );
+      // The endpoint brought back by the restart, and the job's container.
+      expect(await until(() => containerChildren().length === 2, 20_000)).toBe(true);
+
+      // Act
+      const started = Date.now();
+      await stack.server.close();
+      const took = Date.now() - started;
+      await stack.restart({ recoverEndpoints: false });
+      const job = await stack.sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: 'hanging' }));
+
+      // Assess
+      expect(containerChildren()).toEqual([]);
+      expect(took).toBeLessThan(5000);
+      expect(job.TransformJobStatus).toBe('Stopped');
+    } finally {
+      rmSync(mapDir, { recursive: true, force: true });
+    }
   });
 });
 

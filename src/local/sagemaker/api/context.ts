@@ -19,7 +19,8 @@ export interface ApiContext {
   arn: ArnContext;
   lifecycle: EndpointLifecycle;
   limits: ApiLimits;
-  transforms: { runner?: TransformRunner; running: Map<string, AbortController> };
+  /** Jobs running now, by ARN: the controller stops one, `done` settles once its containers are stopped. */
+  transforms: { runner?: TransformRunner; running: Map<string, { controller: AbortController; done: Promise<void> }> };
 }
 
 export type Operation = (input: Record<string, unknown>, ctx: ApiContext) => unknown;

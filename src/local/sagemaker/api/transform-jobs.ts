@@ -88,12 +88,12 @@ export function createTransformJob(input: Input, ctx: ApiContext): unknown {
   const { runner, running } = ctx.transforms;
   if (runner) {
     const controller = new AbortController();
-    running.set(arn, controller);
-    void runner(structuredClone(record), controller.signal, (update) => ctx.store.update('transformJobs', name, update))
-      .catch((error: unknown) =>
-        ctx.store.update('transformJobs', name, { TransformJobStatus: 'Failed', FailureReason: (error as Error).message, TransformEndTime: nowSeconds() }),
-      )
+    const done = runner(structuredClone(record), controller.signal, (update) => ctx.store.update('transformJobs', name, update))
+      .catch((error: unknown) => {
+        ctx.store.update('transformJobs', name, { TransformJobStatus: 'Failed', FailureReason: (error as Error).message, TransformEndTime: nowSeconds() });
+      })
       .finally(() => running.delete(arn));
+    running.set(arn, { controller, done });
   }
   return { TransformJobArn: arn };
 }
@@ -115,8 +115,8 @@ export function stopTransformJob(input: Input, ctx: ApiContext): unknown {
   const name = String(job.TransformJobName);
   if (job.TransformJobStatus !== 'InProgress') return {};
   ctx.store.update('transformJobs', name, { TransformJobStatus: 'Stopping' });
-  const controller = ctx.transforms.running.get(String(job.TransformJobArn));
-  if (controller) controller.abort();
+  const run = ctx.transforms.running.get(String(job.TransformJobArn));
+  if (run) run.controller.abort();
   else ctx.store.update('transformJobs', name, { TransformJobStatus: 'Stopped', TransformEndTime: nowSeconds() });
   return {};
 }
