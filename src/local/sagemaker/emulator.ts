@@ -9,11 +9,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_ACCOUNT_ID } from '../../aws/stack-names';
+import { readBodyWithin } from '../edge/request-body';
 import { resolveTimeScale, scaledMs } from '../time-scale';
 import type { ApiContext, ApiLimits, TransformRunner } from './api/context';
 import { SageMakerApiError, UnknownOperationError } from './api/errors';
 import { OPERATIONS } from './api/operations';
-import { readBody, sendApiError, sendJson, targetOperation } from './api/protocol';
+import { sendApiError, sendJson, targetOperation } from './api/protocol';
 import { discardStandby } from './containers/container-standby';
 import { ImageMap } from './containers/image-map';
 import { EndpointLifecycle } from './hosting/endpoint-lifecycle';
@@ -192,7 +193,7 @@ export function createSageMakerEmulator(options: SageMakerEmulatorOptions): Sage
       req.resume();
       throw new UnknownOperationError(operation);
     }
-    const body = await readBody(req, MAX_CONTROL_BODY);
+    const body = await readBodyWithin(req, MAX_CONTROL_BODY);
     if (body === undefined) throw new SageMakerApiError('SerializationException', `Request body over ${MAX_CONTROL_BODY} bytes.`);
     let input: unknown = {};
     if (body.length > 0) {

@@ -1,5 +1,4 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveOnLoopback } from '../edge/loopback-server';
 import { createSageMakerEmulator, type SageMakerEmulator, type SageMakerEmulatorOptions } from './emulator';
 
 export interface SageMakerServer {
@@ -11,29 +10,19 @@ export interface SageMakerServer {
   close(): Promise<void>;
 }
 
+/** Idle keep-alive connections from SDK clients stay open this long, so a burst of calls reuses them. */
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+
 /**
  * Serves the emulator alone on 127.0.0.1 (a free port unless `port` is given), for tests and for use without
  * the local stack's edge. Both SageMaker clients (control plane and runtime) take the same URL.
  */
 export async function startSageMakerServer(options: SageMakerEmulatorOptions & { port?: number }): Promise<SageMakerServer> {
   const emulator = createSageMakerEmulator(options);
-  const server = createServer((req, res) => void emulator.handle(req, res));
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  const server = await serveOnLoopback((req, res) => emulator.handle(req, res), {
+    port: options.port,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    beforeClose: () => emulator.close(),
   });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    emulator,
-    async close() {
-      await emulator.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  return { url: server.url, port: server.port, emulator, close: () => server.close() };
 }

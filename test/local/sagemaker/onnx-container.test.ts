@@ -166,6 +166,20 @@ describe('Function: ContainerProcess (built-in ONNX container)', () => {
     expect(other.status).toBe(404);
   });
 
+  it('answers 413 for a body over 100 MB, on a connection that still serves', async () => {
+    // Prepare
+    const body = Buffer.alloc(100 * 1024 * 1024 + 1, 0x20);
+
+    // Act
+    const over = await container.request('POST', '/invocations', { 'content-type': 'text/csv' }, body, 20_000);
+    const next = await container.request('GET', '/ping', {}, undefined, 5000);
+
+    // Assess
+    expect(over.status).toBe(413);
+    expect(over.body.toString()).toContain('request body over 104857600 bytes');
+    expect(next.status).toBe(200);
+  });
+
   it('exits with a clear message when the output named by SMHOST_ONNX_OUTPUT does not exist', async () => {
     // Prepare
     const bad = await ContainerProcess.start({

@@ -5,6 +5,7 @@
  * The running processes live here, the records in the state store.
  */
 import { scaledMs } from '../../time-scale';
+import { abortableDelay } from './abortable-delay';
 import type { ResourceRecord, StateStore } from '../state/state-store';
 import { nowSeconds } from '../state/state-store';
 import {
@@ -37,21 +38,6 @@ function variantSummaries(deployment: Deployment): ResourceRecord[] {
     CurrentInstanceCount: v.instances.length,
     DesiredInstanceCount: v.instances.length,
   }));
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new DeploymentFailedError('cancelled'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new DeploymentFailedError('cancelled'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export class EndpointLifecycle {
@@ -146,9 +132,18 @@ export class EndpointLifecycle {
     this.transitions.set(key, { controller, done });
   }
 
-  private async bringUp(endpointName: string, config: ResourceRecord, signal: AbortSignal): Promise<Deployment> {
-    await abortableDelay(scaledMs(this.options.provisioningSeconds, this.options.timeScale), signal);
-    return bringUpDeployment(endpointName, config, this.modelsOf(config), this.ctx, signal);
+  /**
+   * Brings `config` up (after the instances' provisioning time unless `provisioning` is false), or gives
+   * `undefined` when the transition was cancelled meanwhile: whatever came up is stopped again.
+   */
+  private async bringUp(endpointName: string, config: ResourceRecord, signal: AbortSignal, provisioning = true): Promise<Deployment | undefined> {
+    if (provisioning) {
+      await abortableDelay(scaledMs(this.options.provisioningSeconds, this.options.timeScale), signal, () => new DeploymentFailedError('cancelled'));
+    }
+    const deployment = await bringUpDeployment(endpointName, config, this.modelsOf(config), this.ctx, signal);
+    if (!signal.aborted) return deployment;
+    await stopDeployment(deployment);
+    return undefined;
   }
 
   /** Starts creating an endpoint whose record (status `Creating`) is already stored. */
@@ -156,10 +151,7 @@ export class EndpointLifecycle {
     this.run(endpointName, async (signal) => {
       try {
         const deployment = await this.bringUp(endpointName, config, signal);
-        if (signal.aborted) {
-          await stopDeployment(deployment);
-          return;
-        }
+        if (!deployment) return;
         this.live.set(endpointName.toLowerCase(), deployment);
         this.store.update('endpoints', endpointName, {
           EndpointStatus: 'InService',
@@ -183,10 +175,7 @@ export class EndpointLifecycle {
     this.run(endpointName, async (signal) => {
       try {
         const deployment = await this.bringUp(endpointName, config, signal);
-        if (signal.aborted) {
-          await stopDeployment(deployment);
-          return;
-        }
+        if (!deployment) return;
         const key = endpointName.toLowerCase();
         const old = this.live.get(key);
         this.live.set(key, deployment);
@@ -271,8 +260,9 @@ export class EndpointLifecycle {
       this.recovering.add(key);
       this.run(name, async (signal) => {
         try {
-          const deployment = await bringUpDeployment(name, config, this.modelsOf(config), this.ctx, signal);
-          if (signal.aborted) return void (await stopDeployment(deployment));
+          // Straight to the containers: the instances of an endpoint in service are provisioned already.
+          const deployment = await this.bringUp(name, config, signal, false);
+          if (!deployment) return;
           this.live.set(key, deployment);
         } catch (error) {
           if (signal.aborted) return;

@@ -57,6 +57,16 @@ function parseCsv(text: string): Row[] {
 }
 
 function splitCsvLine(line: string, lineNumber: number): string[] {
+  const cells = csvCells(line);
+  if (!cells) throw new ContainerRequestError(400, `text/csv line ${lineNumber} has an unterminated quote`);
+  return cells;
+}
+
+/**
+ * The cells of one CSV line (RFC 4180 quoting: a quoted cell may hold commas and `""` for a quote), or
+ * `undefined` when a quote is left open; callers word that error for their own callers.
+ */
+export function csvCells(line: string): string[] | undefined {
   const cells: string[] = [];
   let cell = '';
   let quoted = false;
@@ -74,7 +84,7 @@ function splitCsvLine(line: string, lineNumber: number): string[] {
       cell = '';
     } else cell += ch;
   }
-  if (quoted) throw new ContainerRequestError(400, `text/csv line ${lineNumber} has an unterminated quote`);
+  if (quoted) return undefined;
   cells.push(cell);
   return cells;
 }

@@ -11,6 +11,7 @@
  * `SMHOST_CONTAINER_MEMORY_LIMIT_BYTES` (multi-model) is the resident memory past which a load answers 507.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readBodyWithin } from '../../edge/request-body';
 import { ContainerRequestError } from './codec';
 import { LoadedModels } from './loaded-models';
 import { OnnxServingModel } from './model';
@@ -18,22 +19,11 @@ import { STANDBY_ARG, waitForAssignment } from './standby';
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new ContainerRequestError(413, `request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** The whole body; an oversized one is read to its end so the 413 reaches the caller on a usable connection. */
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const body = await readBodyWithin(req, MAX_BODY_BYTES);
+  if (body === undefined) throw new ContainerRequestError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+  return body;
 }
 
 function answer(res: ServerResponse, status: number, body: string | Buffer, contentType = 'text/plain; charset=utf-8') {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { readBodyWithin } from '../../edge/request-body';
 import type { ArnContext } from '../api/arns';
 import { NAME_PATTERN } from '../api/validate';
 import { ContainerTimeoutError, ContainerUnreachableError, type ContainerResponse } from '../containers/container-process';
@@ -50,19 +51,6 @@ function sendError(res: ServerResponse, error: RuntimeApiError): void {
     'x-amzn-requestid': randomUUID(),
   });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_PAYLOAD_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function pickVariant(variants: RunningVariant[], random: () => number): RunningVariant {
@@ -113,7 +101,7 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
     req.resume();
     throw new RuntimeApiError('NotImplemented', 501, `${match[2]} is not served by the local emulator; use InvokeEndpoint (POST /endpoints/<name>/invocations).`);
   }
-  const body = await readBody(req);
+  const body = await readBodyWithin(req, MAX_PAYLOAD_BYTES);
   if (body === undefined) {
     throw new RuntimeValidationError(`Request payload exceeds the InvokeEndpoint limit of ${MAX_PAYLOAD_BYTES} bytes (6 MB).`, 413);
   }

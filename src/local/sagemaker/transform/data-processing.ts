@@ -7,7 +7,7 @@
  * - `OutputFilter` selects part of the joined record (or of the prediction when nothing is joined).
  * Only CSV and JSON (Lines) records can be filtered or joined; other content types fail the job with a reason.
  */
-import { mediaType } from '../onnx-container/codec';
+import { csvCells, mediaType } from '../onnx-container/codec';
 import type { JsonPath } from './json-path';
 
 export type RecordFormat = 'csv' | 'json';
@@ -27,25 +27,8 @@ export function recordFormat(contentType: string | undefined): RecordFormat | un
 
 function parseCsvLine(line: string): string[] {
   const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"' && cell === '') quoted = true;
-    else if (ch === ',') {
-      cells.push(cell);
-      cell = '';
-    } else cell += ch;
-  }
-  if (quoted) throw new RecordProcessingError(`the CSV record ${JSON.stringify(text.slice(0, 80))} has an unterminated quote`);
-  cells.push(cell);
+  const cells = csvCells(text);
+  if (!cells) throw new RecordProcessingError(`the CSV record ${JSON.stringify(text.slice(0, 80))} has an unterminated quote`);
   return cells;
 }
 

@@ -22,6 +22,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { scaledMs } from '../../time-scale';
 import type { TransformRunner } from '../api/context';
 import { ContainerTimeoutError } from '../containers/container-process';
+import { abortableDelay } from '../hosting/abortable-delay';
 import { bringUpDeployment, DeploymentFailedError, stopDeployment, type Deployment, type RunningInstance } from '../hosting/deployment';
 import type { EndpointLifecycle } from '../hosting/endpoint-lifecycle';
 import { nowSeconds, type ResourceRecord } from '../state/state-store';
@@ -220,7 +221,7 @@ export function createTransformRunner(deps: TransformRunnerDeps): TransformRunne
         ...(job.BatchStrategy !== undefined ? { SAGEMAKER_BATCH_STRATEGY: job.BatchStrategy === 'SingleRecord' ? 'SINGLE_RECORD' : 'MULTI_RECORD' } : {}),
         ...(job.MaxConcurrentTransforms !== undefined ? { SAGEMAKER_MAX_CONCURRENT_TRANSFORMS: String(job.MaxConcurrentTransforms) } : {}),
       };
-      await abortableDelay(scaledMs(deps.provisioningSeconds, deps.timeScale), signal);
+      await abortableDelay(scaledMs(deps.provisioningSeconds, deps.timeScale), signal, () => new StoppedError('stopped'));
       say(`starting containers of model ${job.ModelName}`);
       deployment = await bringUpDeployment(name, config, models, deps.lifecycle.ctx, signal, { environment: batchEnvironment, logFolder });
       const instances = deployment.variants[0]!.instances;
@@ -275,21 +276,6 @@ export function createTransformRunner(deps: TransformRunnerDeps): TransformRunne
       await new Promise<void>((resolve) => log.end(resolve));
     }
   };
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new StoppedError('stopped'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new StoppedError('stopped'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 async function transformObject(
