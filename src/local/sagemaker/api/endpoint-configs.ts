@@ -3,7 +3,7 @@ import { nowSeconds, type ResourceRecord } from '../state/state-store';
 import { sageMakerArn } from './arns';
 import type { ApiContext } from './context';
 import { ResourceLimitExceededError, ValidationExceptionError } from './errors';
-import { listPage, pick } from './listing';
+import { listSummaries } from './listing';
 import {
   asObject,
   constraintError,
@@ -140,13 +140,9 @@ export function deleteEndpointConfig(input: Input, ctx: ApiContext): unknown {
 }
 
 export function listEndpointConfigs(input: Input, ctx: ApiContext): unknown {
-  const page = listPage(ctx.store.list('endpointConfigs'), input, {
-    sortFields: { Name: 'EndpointConfigName', CreationTime: 'CreationTime' },
-    defaultSort: 'CreationTime',
+  return listSummaries(ctx.store.list('endpointConfigs'), input, {
+    member: 'EndpointConfigs',
     nameField: 'EndpointConfigName',
+    fields: ['EndpointConfigName', 'EndpointConfigArn', 'CreationTime'],
   });
-  return {
-    EndpointConfigs: page.items.map((c) => pick(c, ['EndpointConfigName', 'EndpointConfigArn', 'CreationTime'])),
-    NextToken: page.NextToken,
-  };
 }

@@ -4,7 +4,7 @@ import { sageMakerArn } from './arns';
 import type { ApiContext } from './context';
 import { findEndpointConfig } from './endpoint-configs';
 import { ResourceLimitExceededError, ValidationExceptionError } from './errors';
-import { listPage, pick } from './listing';
+import { listSummaries } from './listing';
 import { optionalArray, optionalBoolean, optionalObject, optionalTags, requiredName, type Input } from './validate';
 
 function checkModelsExist(config: ResourceRecord, ctx: ApiContext): void {
@@ -114,14 +114,10 @@ export function deleteEndpoint(input: Input, ctx: ApiContext): unknown {
 }
 
 export function listEndpoints(input: Input, ctx: ApiContext): unknown {
-  const page = listPage(ctx.store.list('endpoints'), input, {
-    sortFields: { Name: 'EndpointName', CreationTime: 'CreationTime', Status: 'EndpointStatus' },
-    defaultSort: 'CreationTime',
+  return listSummaries(ctx.store.list('endpoints'), input, {
+    member: 'Endpoints',
     nameField: 'EndpointName',
     statusField: 'EndpointStatus',
+    fields: ['EndpointName', 'EndpointArn', 'CreationTime', 'LastModifiedTime', 'EndpointStatus'],
   });
-  return {
-    Endpoints: page.items.map((e) => pick(e, ['EndpointName', 'EndpointArn', 'CreationTime', 'LastModifiedTime', 'EndpointStatus'])),
-    NextToken: page.NextToken,
-  };
 }

@@ -58,3 +58,26 @@ export function pick(record: ResourceRecord, fields: string[]): ResourceRecord {
   for (const f of fields) if (record[f] !== undefined) out[f] = record[f];
   return out;
 }
+
+/** What a `List*` operation answers with: which records, by which fields, under which member. */
+export interface SummarySpec {
+  /** The response member holding the page, such as `Models`. */
+  member: string;
+  nameField: string;
+  /** The status field, for `StatusEquals` and `SortBy: Status`, on resources that have one. */
+  statusField?: string;
+  /** The fields of a summary, in the order the service lists them. */
+  fields: string[];
+}
+
+/**
+ * A whole `List*` answer: one page of `records` as summaries, and the next token. Every SageMaker list this
+ * emulator serves sorts by `Name` and `CreationTime` (newest first by default), and by `Status` when the
+ * resource has one.
+ */
+export function listSummaries(records: ResourceRecord[], input: Input, spec: SummarySpec): ResourceRecord {
+  const sortFields: Record<string, string> = { Name: spec.nameField, CreationTime: 'CreationTime' };
+  if (spec.statusField) sortFields.Status = spec.statusField;
+  const page = listPage(records, input, { sortFields, defaultSort: 'CreationTime', nameField: spec.nameField, statusField: spec.statusField });
+  return { [spec.member]: page.items.map((r) => pick(r, spec.fields)), NextToken: page.NextToken };
+}

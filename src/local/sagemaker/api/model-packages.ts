@@ -8,7 +8,7 @@ import { LOCAL_ACCOUNT_ID } from '../../../aws/stack-names';
 import { nameFromArn, sageMakerArn } from './arns';
 import type { ApiContext } from './context';
 import { ConflictExceptionError, ValidationExceptionError } from './errors';
-import { listPage, pick } from './listing';
+import { listSummaries } from './listing';
 import {
   asObject,
   checkName,
@@ -85,17 +85,11 @@ export function deleteModelPackageGroup(input: Input, ctx: ApiContext): unknown 
 }
 
 export function listModelPackageGroups(input: Input, ctx: ApiContext): unknown {
-  const page = listPage(ctx.store.list('modelPackageGroups'), input, {
-    sortFields: { Name: 'ModelPackageGroupName', CreationTime: 'CreationTime' },
-    defaultSort: 'CreationTime',
+  return listSummaries(ctx.store.list('modelPackageGroups'), input, {
+    member: 'ModelPackageGroupSummaryList',
     nameField: 'ModelPackageGroupName',
+    fields: ['ModelPackageGroupName', 'ModelPackageGroupArn', 'ModelPackageGroupDescription', 'CreationTime', 'ModelPackageGroupStatus'],
   });
-  return {
-    ModelPackageGroupSummaryList: page.items.map((g) =>
-      pick(g, ['ModelPackageGroupName', 'ModelPackageGroupArn', 'ModelPackageGroupDescription', 'CreationTime', 'ModelPackageGroupStatus']),
-    ),
-    NextToken: page.NextToken,
-  };
 }
 
 function inferenceSpecification(raw: Input, path: string): Input {
@@ -241,15 +235,9 @@ export function listModelPackages(input: Input, ctx: ApiContext): unknown {
     if (type === 'Unversioned' && versioned) return false;
     return !approval || p.ModelApprovalStatus === approval;
   });
-  const page = listPage(records, input, {
-    sortFields: { Name: 'ModelPackageName', CreationTime: 'CreationTime' },
-    defaultSort: 'CreationTime',
+  return listSummaries(records, input, {
+    member: 'ModelPackageSummaryList',
     nameField: 'ModelPackageName',
+    fields: ['ModelPackageName', 'ModelPackageGroupName', 'ModelPackageVersion', 'ModelPackageArn', 'ModelPackageDescription', 'CreationTime', 'ModelPackageStatus', 'ModelApprovalStatus'],
   });
-  return {
-    ModelPackageSummaryList: page.items.map((p) =>
-      pick(p, ['ModelPackageName', 'ModelPackageGroupName', 'ModelPackageVersion', 'ModelPackageArn', 'ModelPackageDescription', 'CreationTime', 'ModelPackageStatus', 'ModelApprovalStatus']),
-    ),
-    NextToken: page.NextToken,
-  };
 }

@@ -3,7 +3,7 @@ import { nowSeconds, type ResourceRecord } from '../state/state-store';
 import { sageMakerArn } from './arns';
 import type { ApiContext } from './context';
 import { ValidationExceptionError } from './errors';
-import { listPage, pick } from './listing';
+import { listSummaries } from './listing';
 import {
   asObject,
   checkName,
@@ -150,10 +150,9 @@ export function deleteModel(input: Input, ctx: ApiContext): unknown {
 }
 
 export function listModels(input: Input, ctx: ApiContext): unknown {
-  const page = listPage(ctx.store.list('models'), input, {
-    sortFields: { Name: 'ModelName', CreationTime: 'CreationTime' },
-    defaultSort: 'CreationTime',
+  return listSummaries(ctx.store.list('models'), input, {
+    member: 'Models',
     nameField: 'ModelName',
+    fields: ['ModelName', 'ModelArn', 'CreationTime'],
   });
-  return { Models: page.items.map((m) => pick(m, ['ModelName', 'ModelArn', 'CreationTime'])), NextToken: page.NextToken };
 }

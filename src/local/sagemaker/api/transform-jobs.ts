@@ -8,7 +8,7 @@ import { JsonPathError, parseJsonPath } from '../transform/json-path';
 import { sageMakerArn } from './arns';
 import type { ApiContext } from './context';
 import { ResourceInUseError, ResourceNotFoundError, ValidationExceptionError } from './errors';
-import { listPage, pick } from './listing';
+import { listSummaries } from './listing';
 import {
   checkS3Url,
   constraintError,
@@ -122,16 +122,10 @@ export function stopTransformJob(input: Input, ctx: ApiContext): unknown {
 }
 
 export function listTransformJobs(input: Input, ctx: ApiContext): unknown {
-  const page = listPage(ctx.store.list('transformJobs'), input, {
-    sortFields: { Name: 'TransformJobName', CreationTime: 'CreationTime', Status: 'TransformJobStatus' },
-    defaultSort: 'CreationTime',
+  return listSummaries(ctx.store.list('transformJobs'), input, {
+    member: 'TransformJobSummaries',
     nameField: 'TransformJobName',
     statusField: 'TransformJobStatus',
+    fields: ['TransformJobName', 'TransformJobArn', 'CreationTime', 'TransformEndTime', 'LastModifiedTime', 'TransformJobStatus', 'FailureReason'],
   });
-  return {
-    TransformJobSummaries: page.items.map((j) =>
-      pick(j, ['TransformJobName', 'TransformJobArn', 'CreationTime', 'TransformEndTime', 'LastModifiedTime', 'TransformJobStatus', 'FailureReason']),
-    ),
-    NextToken: page.NextToken,
-  };
 }
