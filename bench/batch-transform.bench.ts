@@ -16,31 +16,19 @@
  *
  * The emulator (with s3rver) runs in its own process. `npx tsx bench/run.ts batch-transform`
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateModelCommand, CreateTransformJobCommand, DescribeTransformJobCommand } from '@aws-sdk/client-sagemaker';
 import * as ort from 'onnxruntime-node';
 import { createS3Client, createSageMakerClient } from '../src/aws/clients';
-import { startSageMakerServer } from '../src/local/sagemaker';
 import { buildBallastLinearModel, packOnnxModel } from '../src/onnx';
+import { CREDENTIALS, ROLE, startBenchEmulator, startEmulatorChild } from './emulator-child';
 
-const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-const ROLE = 'arn:aws:iam::000000000000:role/Bench';
 const ROWS = 100_000;
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
 const MODEL = buildBallastLinearModel({ weights: [0.5, -1.25, 2], bias: 3, ballastBytes: 0 });
-
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
 
 function dataset(): string {
   let state = 7;
@@ -54,40 +42,11 @@ function dataset(): string {
 }
 
 async function emulatorRole(): Promise<void> {
-  const root = await mkdtemp(join(tmpdir(), 'bench-transform-'));
-  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-  const S3rver = createRequire(import.meta.url)('s3rver') as new (o: Record<string, unknown>) => S3rverInstance;
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(root, 's3') });
-  const { port } = await s3rver.run();
-  const s3Url = `http://127.0.0.1:${port}`;
-  const s3 = createS3Client({ endpoint: s3Url, credentials: CREDENTIALS, region: 'us-east-1' });
-  await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+  const { s3, s3Url, server, sagemaker: sm, dataDir } = await startBenchEmulator('bench-transform-');
   await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'model.tar.gz', Body: await packOnnxModel(MODEL) }));
   await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'in/rows.csv', Body: dataset() }));
-  const server = await startSageMakerServer({ s3, dataDir: join(root, 'data'), provisioningSeconds: 0, timeScale: 1 });
-  const sm = createSageMakerClient({ endpoint: server.url, credentials: CREDENTIALS, region: 'us-east-1' });
   await sm.send(new CreateModelCommand({ ModelName: 'linear', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'smhost/onnxruntime:1', ModelDataUrl: 's3://bench/model.tar.gz' } }));
-  console.log(JSON.stringify({ url: server.url, s3Url, logsDir: join(root, 'data', 'logs') }));
-  process.on('SIGTERM', () => {
-    void (async () => {
-      await server.close();
-      await s3rver.close();
-      process.exit(0);
-    })();
-  });
-}
-
-function startChild(args: string[]): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ child, info: JSON.parse(line) as Record<string, unknown> });
-    });
-    child.once('exit', (code) => reject(new Error(`child exited with ${code} before it was ready`)));
-  });
+  console.log(JSON.stringify({ url: server.url, s3Url, logsDir: join(dataDir, 'logs') }));
 }
 
 /** The in-process baseline: same rows, same batch boundaries, CSV in and out. */
@@ -119,8 +78,7 @@ async function inProcess(csv: string): Promise<{ ms: number; output: string }> {
 
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
-  const tsx = createRequire(import.meta.url).resolve('tsx');
-  const { child, info } = await startChild(['--import', tsx, self, 'emulator']);
+  const { child, info } = await startEmulatorChild(self);
   const s3 = createS3Client({ endpoint: String(info.s3Url), credentials: CREDENTIALS, region: 'us-east-1' });
   const sm = createSageMakerClient({ endpoint: String(info.url), credentials: CREDENTIALS, region: 'us-east-1' });
   try {

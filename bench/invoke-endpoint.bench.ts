@@ -16,24 +16,17 @@
  * reading the request and writing the answer) costs under 0.1 ms. At concurrency 8 the machine's cores
  * are the limit and the ratio follows the CPU each request costs across processes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
-import { createS3Client, createSageMakerClient } from '../src/aws/clients';
-import { startSageMakerServer } from '../src/local/sagemaker';
 import { buildSoftmaxClassifierModel, fitStandardScaler, loadIris, packOnnxModel, trainSoftmaxRegression } from '../src/onnx';
+import { ROLE, startBenchEmulator, startChild, startEmulatorChild } from './emulator-child';
 
-// s3rver accepts only its own default key pair.
-const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-const ROLE = 'arn:aws:iam::000000000000:role/Bench';
 
 /** The baseline: onnxruntime behind one plain HTTP hop, the least any server can do for the same answer. */
 const BASELINE_SERVER = `
@@ -57,23 +50,10 @@ server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
 `;
 
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-
 /** Child role: s3rver + the emulator, one endpoint in service; prints its URL and the creation times. */
 async function emulatorRole(): Promise<void> {
-  const root = await mkdtemp(join(tmpdir(), 'bench-invoke-'));
-  const S3rver = createRequire(import.meta.url)('s3rver') as new (o: Record<string, unknown>) => S3rverInstance;
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(root, 's3') });
-  const { port } = await s3rver.run();
-  const s3 = createS3Client({ endpoint: `http://127.0.0.1:${port}`, credentials: CREDENTIALS, region: 'us-east-1' });
-  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-  await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+  const { s3, server, sagemaker: sm } = await startBenchEmulator('bench-invoke-');
   await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'model.tar.gz', Body: await packOnnxModel(Buffer.from(process.env.MODEL_B64!, 'base64')) }));
-  const server = await startSageMakerServer({ s3, dataDir: join(root, 'data'), provisioningSeconds: 0, timeScale: 1 });
-  const sm = createSageMakerClient({ endpoint: server.url, credentials: CREDENTIALS, region: 'us-east-1' });
   await sm.send(new CreateModelCommand({ ModelName: 'm', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'smhost/onnxruntime:1', ModelDataUrl: 's3://bench/model.tar.gz' } }));
   await sm.send(
     new CreateEndpointConfigCommand({
@@ -101,26 +81,6 @@ async function emulatorRole(): Promise<void> {
   // The built-in container's own port, to tell the emulator's hop apart from the container's work.
   const containerPort = server.emulator.containers('bench')[0]!.port;
   console.log(JSON.stringify({ url: server.url, firstMs, cachedMs, scratchMs, containerUrl: `http://127.0.0.1:${containerPort}` }));
-  const stop = async () => {
-    await server.close();
-    await s3rver.close();
-    await rm(root, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop());
-}
-
-function startChild(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ child, info: JSON.parse(line) as Record<string, unknown> });
-    });
-    child.once('exit', (code) => reject(new Error(`child exited with ${code} before it was ready`)));
-  });
 }
 
 interface Run {
@@ -176,10 +136,9 @@ async function main(): Promise<void> {
   const modelFile = join(root, 'model.onnx');
   await writeFile(modelFile, model);
   const self = fileURLToPath(import.meta.url);
-  const tsx = createRequire(import.meta.url).resolve('tsx');
   const children: ChildProcess[] = [];
   try {
-    const emulator = await startChild(['--import', tsx, self, 'emulator'], { MODEL_B64: Buffer.from(model).toString('base64') });
+    const emulator = await startEmulatorChild(self, { MODEL_B64: Buffer.from(model).toString('base64') });
     children.push(emulator.child);
     const baseline = await startChild(['--input-type=module', '-e', BASELINE_SERVER], { MODEL_FILE: modelFile });
     children.push(baseline.child);

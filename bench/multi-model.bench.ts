@@ -8,49 +8,29 @@
  *
  * The emulator (with s3rver) runs in its own process. `npx tsx bench/run.ts multi-model`
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import * as ort from 'onnxruntime-node';
 import { extractArchive } from '../src/artifacts';
-import { createS3Client, createSageMakerClient } from '../src/aws/clients';
-import { startSageMakerServer } from '../src/local/sagemaker';
+import { createS3Client } from '../src/aws/clients';
 import { buildBallastLinearModel, packOnnxModel } from '../src/onnx';
+import { CREDENTIALS, ROLE, startBenchEmulator, startEmulatorChild } from './emulator-child';
 
-const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-const ROLE = 'arn:aws:iam::000000000000:role/Bench';
 const ROUNDS = 15;
 const BALLAST = 4 * 1024 * 1024;
-
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
 
 const artifact = (i: number) => packOnnxModel(buildBallastLinearModel({ weights: [1, 1, 1], bias: i, ballastBytes: BALLAST, seed: i + 1 }));
 
 async function emulatorRole(): Promise<void> {
-  const root = await mkdtemp(join(tmpdir(), 'bench-mme-'));
-  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-  const S3rver = createRequire(import.meta.url)('s3rver') as new (o: Record<string, unknown>) => S3rverInstance;
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(root, 's3') });
-  const { port } = await s3rver.run();
-  const s3Url = `http://127.0.0.1:${port}`;
-  const s3 = createS3Client({ endpoint: s3Url, credentials: CREDENTIALS, region: 'us-east-1' });
-  await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+  const { s3, s3Url, server, sagemaker: sm } = await startBenchEmulator('bench-mme-');
   // Artifacts 0..ROUNDS-1 for the emulator, ROUNDS..2*ROUNDS-1 for the direct baseline: none is cached anywhere.
   for (let i = 0; i < 2 * ROUNDS; i++) await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `mme/m${i}.tar.gz`, Body: await artifact(i) }));
   await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'single/model.tar.gz', Body: await artifact(0) }));
-  const server = await startSageMakerServer({ s3, dataDir: join(root, 'data'), provisioningSeconds: 0, timeScale: 1 });
-  const sm = createSageMakerClient({ endpoint: server.url, credentials: CREDENTIALS, region: 'us-east-1' });
   const endpoint = async (name: string, container: Record<string, unknown>) => {
     await sm.send(new CreateModelCommand({ ModelName: name, ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'smhost/onnxruntime:1', ...container } }));
     await sm.send(
@@ -67,26 +47,6 @@ async function emulatorRole(): Promise<void> {
   await endpoint('mme', { Mode: 'MultiModel', ModelDataUrl: 's3://bench/mme/' });
   await endpoint('single', { ModelDataUrl: 's3://bench/single/model.tar.gz' });
   console.log(JSON.stringify({ url: server.url, s3Url }));
-  process.on('SIGTERM', () => {
-    void (async () => {
-      await server.close();
-      await s3rver.close();
-      process.exit(0);
-    })();
-  });
-}
-
-function startChild(args: string[]): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ child, info: JSON.parse(line) as Record<string, unknown> });
-    });
-    child.once('exit', (code) => reject(new Error(`child exited with ${code} before it was ready`)));
-  });
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -111,8 +71,7 @@ const p50 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(v
 
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
-  const tsx = createRequire(import.meta.url).resolve('tsx');
-  const { child, info } = await startChild(['--import', tsx, self, 'emulator']);
+  const { child, info } = await startEmulatorChild(self);
   const work = await mkdtemp(join(tmpdir(), 'bench-mme-direct-'));
   const s3 = createS3Client({ endpoint: String(info.s3Url), credentials: CREDENTIALS, region: 'us-east-1' });
   try {

@@ -123,6 +123,18 @@ describe('Function: CreateModel', () => {
 
 describe('Function: CreateEndpointConfig', () => {
   it('keeps every production variant field the SDK deploy sets, and DataCaptureConfig and KmsKeyId', async () => {
+    // Prepare: every field the SDK's deploy sets, which DescribeEndpointConfig must give back as it was sent.
+    const variant = {
+      VariantName: 'AllTraffic',
+      ModelName: 'base',
+      InitialInstanceCount: 2,
+      InstanceType: 'ml.m5.xlarge' as const,
+      InitialVariantWeight: 0.5,
+      VolumeSizeInGB: 30,
+      ModelDataDownloadTimeoutInSeconds: 900,
+      ContainerStartupHealthCheckTimeoutInSeconds: 300,
+    };
+
     // Act
     await stack.sagemaker.send(
       new CreateEndpointConfigCommand({
@@ -134,18 +146,7 @@ describe('Function: CreateEndpointConfig', () => {
           DestinationS3Uri: 's3://models/capture',
           CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
         },
-        ProductionVariants: [
-          {
-            VariantName: 'AllTraffic',
-            ModelName: 'base',
-            InitialInstanceCount: 2,
-            InstanceType: 'ml.m5.xlarge',
-            InitialVariantWeight: 0.5,
-            VolumeSizeInGB: 30,
-            ModelDataDownloadTimeoutInSeconds: 900,
-            ContainerStartupHealthCheckTimeoutInSeconds: 300,
-          },
-        ],
+        ProductionVariants: [variant],
       }),
     );
     const described = await stack.sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: 'full' }));
@@ -154,16 +155,7 @@ describe('Function: CreateEndpointConfig', () => {
     expect(described.EndpointConfigArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:endpoint-config/full');
     expect(described.KmsKeyId).toBe('alias/local');
     expect(described.DataCaptureConfig?.InitialSamplingPercentage).toBe(50);
-    expect(described.ProductionVariants?.[0]).toEqual({
-      VariantName: 'AllTraffic',
-      ModelName: 'base',
-      InitialInstanceCount: 2,
-      InstanceType: 'ml.m5.xlarge',
-      InitialVariantWeight: 0.5,
-      VolumeSizeInGB: 30,
-      ModelDataDownloadTimeoutInSeconds: 900,
-      ContainerStartupHealthCheckTimeoutInSeconds: 300,
-    });
+    expect(described.ProductionVariants?.[0]).toEqual(variant);
   });
 
   it('refuses unknown models, out-of-range timeouts, duplicate variants and instance counts over the quota', async () => {
