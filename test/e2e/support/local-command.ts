@@ -2,6 +2,7 @@
  * `npm run local` run as a user runs it: a child process in the repository, whose banner is read from its
  * stdout up to `ready: <url>`, and stopped as Ctrl-C stops it (SIGINT to its whole process group).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +21,7 @@ export interface StoppedCommand {
   signal: NodeJS.Signals | null;
   /** Everything it printed on stdout and stderr, interleaved as it came. */
   output: string;
-  /** Processes of its group still alive after it exited and a grace period (`pid command`); killed since. */
+  /** Processes it started (its group, and descendants in groups of their own) still alive after it exited and a grace period (`pid command`); killed since. */
   leftovers: string[];
 }
 
@@ -49,6 +50,49 @@ function groupMembers(pgid: number): string[] {
   } catch {
     // ps exits 1 when it lists nothing.
     return [];
+  }
+}
+
+/**
+ * Every process descended from `root` (its children, theirs, ...), as `pid command` lines. The emulator starts
+ * its containers in process groups of their own (so Ctrl-C reaches the stack, which then stops them), so the
+ * terminal's group alone no longer shows them: the tree does.
+ */
+function descendants(root: number): Map<number, string> {
+  const parentOf = new Map<number, number>();
+  const commandOf = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command (field 2) is parenthesised and may hold spaces; the parent pid is the 2nd field after it.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parentOf.set(Number(entry), Number(fields[1]));
+      commandOf.set(Number(entry), readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim());
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  const found = new Map<number, string>();
+  const queue = [root];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [pid, ppid] of parentOf) {
+      if (ppid === parent && !found.has(pid)) {
+        found.set(pid, `${pid} ${commandOf.get(pid) ?? ''}`);
+        queue.push(pid);
+      }
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
@@ -128,6 +172,8 @@ export async function startLocalCommand(args: readonly string[], options: { env?
     exported: parseExports(banner),
     output: () => output,
     async stop(signal = 'SIGINT', stopTimeoutMs = 30_000) {
+      // Everything the stack started, whatever its process group, as it is just before the signal.
+      const tree = descendants(child.pid!);
       if (!exit) process.kill(-child.pid!, signal);
       const timer = setTimeout(kill, stopTimeoutMs);
       await exited;
@@ -139,6 +185,12 @@ export async function startLocalCommand(args: readonly string[], options: { env?
         await new Promise((resolve) => setTimeout(resolve, 100));
         members = groupMembers(child.pid!);
       }
+      // Processes in groups of their own (the emulator's containers) are stopped by the stack itself: wait for them too.
+      let strays = [...tree].filter(([pid]) => alive(pid)).map(([, line]) => line);
+      while (strays.length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        strays = [...tree].filter(([pid]) => alive(pid)).map(([, line]) => line);
+      }
       if (members.length > 0) {
         try {
           process.kill(-child.pid!, 'SIGKILL');
@@ -146,7 +198,16 @@ export async function startLocalCommand(args: readonly string[], options: { env?
           // Gone meanwhile.
         }
       }
-      return { ...exit!, output, leftovers: members };
+      for (const [pid] of tree) {
+        if (alive(pid)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // Gone meanwhile.
+          }
+        }
+      }
+      return { ...exit!, output, leftovers: [...new Set([...members, ...strays])] };
     },
     kill,
   };
