@@ -46,21 +46,22 @@ export function createHandler(options: { deps?: MultiModelDeps; logger?: Logger 
 
   const recordHandler = async (record: SQSRecord) => {
     deps ??= depsFromEnv(logger);
-    logger.appendKeys({ messageId: record.messageId });
+    // Records run side by side, so each gets its own child logger (with the Lambda context of the parent)
+    // rather than keys appended to the shared one, which interleaved lines would misattribute.
+    const recordLogger = logger.createChild({ persistentKeys: { messageId: record.messageId } });
     try {
-      return await processNotificationMessage(deps, record.body);
+      return await processNotificationMessage({ ...deps, logger: recordLogger }, record.body);
     } catch (error) {
-      logger.error('record failed; it goes back to the queue', { messageId: record.messageId, error: error as Error });
+      recordLogger.error('record failed; it goes back to the queue', { error: error as Error });
       throw error;
-    } finally {
-      logger.removeKeys(['messageId']);
     }
   };
 
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    // Sequential on purpose: records stream whole archives, and a Lambda's one or two vCPUs hash no
-    // faster in parallel, while memory would grow with the batch.
-    processPartialResponse(event, recordHandler, processor, { context, processInParallel: false }),
+    // In parallel: a registration is a chain of waits on S3, DynamoDB and SageMaker, so records overlap
+    // their I/O. Memory stays bounded per record (archives are streamed, never buffered), so a batch of 10
+    // costs 10 stream buffers, not 10 archives.
+    processPartialResponse(event, recordHandler, processor, { context, processInParallel: true }),
   ).use(injectLambdaContext(logger));
 }
 
