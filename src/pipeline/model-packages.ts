@@ -107,17 +107,15 @@ function nonEmpty<T extends object>(value: T): T | undefined {
   return Object.keys(kept).length > 0 ? kept : undefined;
 }
 
+/** The statistics/constraints pair that model metrics and drift baselines both use for quality checks. */
+function statisticsAndConstraints(spec: { statistics?: MetricsSourceSpec; constraints?: MetricsSourceSpec } | undefined) {
+  return spec ? nonEmpty({ Statistics: metricsSource(spec.statistics), Constraints: metricsSource(spec.constraints) }) : undefined;
+}
+
 export function buildModelMetrics(spec: ModelMetricsSpec): ModelMetrics | undefined {
   return nonEmpty({
-    ModelQuality: spec.modelQuality
-      ? nonEmpty({ Statistics: metricsSource(spec.modelQuality.statistics), Constraints: metricsSource(spec.modelQuality.constraints) })
-      : undefined,
-    ModelDataQuality: spec.modelDataQuality
-      ? nonEmpty({
-          Statistics: metricsSource(spec.modelDataQuality.statistics),
-          Constraints: metricsSource(spec.modelDataQuality.constraints),
-        })
-      : undefined,
+    ModelQuality: statisticsAndConstraints(spec.modelQuality),
+    ModelDataQuality: statisticsAndConstraints(spec.modelDataQuality),
     Bias: spec.bias
       ? nonEmpty({
           Report: metricsSource(spec.bias.report),
@@ -144,15 +142,8 @@ export function buildDriftCheckBaselines(spec: DriftCheckBaselinesSpec): DriftCh
           ConfigFile: fileSource(spec.explainability.configFile),
         })
       : undefined,
-    ModelQuality: spec.modelQuality
-      ? nonEmpty({ Statistics: metricsSource(spec.modelQuality.statistics), Constraints: metricsSource(spec.modelQuality.constraints) })
-      : undefined,
-    ModelDataQuality: spec.modelDataQuality
-      ? nonEmpty({
-          Statistics: metricsSource(spec.modelDataQuality.statistics),
-          Constraints: metricsSource(spec.modelDataQuality.constraints),
-        })
-      : undefined,
+    ModelQuality: statisticsAndConstraints(spec.modelQuality),
+    ModelDataQuality: statisticsAndConstraints(spec.modelDataQuality),
   });
 }
 

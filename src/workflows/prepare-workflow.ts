@@ -143,11 +143,15 @@ function deploymentCommon(
   return {
     names,
     createEndpointConfig,
-    endpointTags: buildTags(input.tags),
-    wait: { intervals, count: intervals.length, timeoutSeconds: input.wait.timeoutSeconds },
-    poll: { index: 0, seconds: 0 },
-    failureDefaults: { FailureReason: MISSING_FAILURE_REASON },
-    keepReplaced: input.keepReplaced,
+    /** What every prepared deployment carries, whatever its model. */
+    shared: {
+      keepReplaced: input.keepReplaced,
+      names,
+      endpointTags: buildTags(input.tags),
+      wait: { intervals, count: intervals.length, timeoutSeconds: input.wait.timeoutSeconds },
+      poll: { index: 0, seconds: 0 },
+      failureDefaults: { FailureReason: MISSING_FAILURE_REASON },
+    },
   };
 }
 
@@ -183,13 +187,8 @@ export function preparePipelineDeployment(
     endpointName: input.endpointName,
     mode: input.updateEndpoint === undefined ? 'auto' : input.updateEndpoint ? 'update' : 'create',
     ...(input.modelPackageName !== undefined ? { modelPackageName: input.modelPackageName } : {}),
-    keepReplaced: common.keepReplaced,
-    names: common.names,
+    ...common.shared,
     requests: { createModel, createEndpointConfig: common.createEndpointConfig },
-    endpointTags: common.endpointTags,
-    wait: common.wait,
-    poll: common.poll,
-    failureDefaults: common.failureDefaults,
   };
 }
 
@@ -214,13 +213,8 @@ export function prepareMultiModelDeployment(
     workflow: 'deploy-multi-model-endpoint',
     endpointName: input.endpointName,
     mode: 'auto',
-    keepReplaced: common.keepReplaced,
-    names: common.names,
+    ...common.shared,
     requests: { createModel, createEndpointConfig: common.createEndpointConfig },
-    endpointTags: common.endpointTags,
-    wait: common.wait,
-    poll: common.poll,
-    failureDefaults: common.failureDefaults,
     registry: { tableName: env.registryTable },
   };
 }
