@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { irisModels, ONNX_IMAGE, uploadIris } from '../../local/sagemaker/support';
-import { executionHistory, invokeLabels, irisLabels, resourcesNamed, retriedErrors, startE2eStack, statesEntered, type E2eStack } from './support';
+import { executionHistory, invokeLabels, irisLabels, irisPipelineInput, resourcesNamed, retriedErrors, startE2eStack, statesEntered, type E2eStack } from './support';
 
 /** A container that takes 3 real seconds before it answers /ping: far longer than a 60-second wait at this scale. */
 const SLOW_START = `setTimeout(() => require('node:http').createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{}'); }).listen(Number(process.env.SAGEMAKER_BIND_TO_PORT), '127.0.0.1'), 3000)`;
@@ -43,18 +43,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<vo
   }
 }
 
-function irisPipeline(endpointName: string, more: Record<string, unknown> = {}) {
-  return {
-    endpointName,
-    instanceType: 'ml.m5.large',
-    containers: [
-      { image: ONNX_IMAGE, modelDataUrl: urls.scaler, containerHostname: 'scaler' },
-      { image: ONNX_IMAGE, modelDataUrl: urls.classifier, containerHostname: 'classifier' },
-      { image: ONNX_IMAGE, modelDataUrl: urls.decoder, containerHostname: 'decoder' },
-    ],
-    ...more,
-  };
-}
+const irisPipeline = (endpointName: string, more: Record<string, unknown> = {}) => irisPipelineInput(urls, endpointName, more);
 
 describe('State machine: deploy-pipeline-model (real file, SageMaker emulator)', () => {
   let created: Record<string, any>;

@@ -24,6 +24,7 @@ import {
   ARTIFACTS_BUCKET,
   invokeLabels,
   irisLabels,
+  irisPipelineInput,
   REGISTRY_TABLE,
   resourcesNamed,
   retriedErrors,
@@ -51,18 +52,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function irisPipeline(endpointName: string, more: Record<string, unknown> = {}) {
-  return {
-    endpointName,
-    instanceType: 'ml.m5.large',
-    containers: [
-      { image: ONNX_IMAGE, modelDataUrl: urls.scaler, containerHostname: 'scaler' },
-      { image: ONNX_IMAGE, modelDataUrl: urls.classifier, containerHostname: 'classifier' },
-      { image: ONNX_IMAGE, modelDataUrl: urls.decoder, containerHostname: 'decoder' },
-    ],
-    ...more,
-  };
-}
+const irisPipeline = (endpointName: string, more: Record<string, unknown> = {}) => irisPipelineInput(urls, endpointName, more);
 
 /** The calls of `operation` the proxy saw since `mark`: `lost` when the call took effect and its answer was replaced. */
 function callsOf(operation: string, mark: number): string[] {

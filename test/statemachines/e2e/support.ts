@@ -31,7 +31,7 @@ import { history as executionHistory } from '../../local/stepfunctions/support';
 import type { SageMakerEmulatorOptions } from '../../../src/local/sagemaker';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import * as ort from 'onnxruntime-node';
-import { CREDENTIALS, floatTensor, irisModels, runDirect, startStack, type TestStack } from '../../local/sagemaker/support';
+import { CREDENTIALS, floatTensor, irisModels, ONNX_IMAGE, runDirect, startStack, type TestStack } from '../../local/sagemaker/support';
 import { startLocalDynamo, type LocalDynamo } from '../../support/local-aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
 
@@ -216,4 +216,25 @@ export async function invokeLabels(runtime: SageMakerRuntimeClient, endpointName
     new InvokeEndpointCommand({ EndpointName: endpointName, ContentType: 'application/json', Body: Buffer.from(JSON.stringify({ instances: rows })) }),
   );
   return (JSON.parse(Buffer.from(response.Body!).toString('utf8')) as { predictions: string[] }).predictions;
+}
+
+/** The three Iris models' S3 URLs, as `uploadIris` returns them. */
+export interface IrisUrls {
+  scaler: string;
+  classifier: string;
+  decoder: string;
+}
+
+/** A deploy-pipeline-model input running the three Iris models in series; `more` overrides or adds fields. */
+export function irisPipelineInput(urls: IrisUrls, endpointName: string, more: Record<string, unknown> = {}) {
+  return {
+    endpointName,
+    instanceType: 'ml.m5.large',
+    containers: [
+      { image: ONNX_IMAGE, modelDataUrl: urls.scaler, containerHostname: 'scaler' },
+      { image: ONNX_IMAGE, modelDataUrl: urls.classifier, containerHostname: 'classifier' },
+      { image: ONNX_IMAGE, modelDataUrl: urls.decoder, containerHostname: 'decoder' },
+    ],
+    ...more,
+  };
 }
