@@ -14,6 +14,7 @@ import { splitIris, trainIrisModel, trainPipelineModels, type DemoModel, type Ir
 import { multiModelSteps } from './multi-model-demo';
 import { pipelineSteps } from './pipeline-demo';
 import { check, DemoRun, DemoStepFailedError } from './steps';
+import { isEntryPoint } from './entry-point';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Accuracy each model must reach on the held-out rows; sepal measurements alone separate Iris less well. */
@@ -97,8 +98,7 @@ export async function runDemo(print: (line: string) => void): Promise<DemoRun> {
   return run;
 }
 
-const isEntryPoint = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
-if (isEntryPoint) {
+if (isEntryPoint(import.meta.url)) {
   const print = (line: string) => process.stdout.write(`${line}\n`);
   const started = performance.now();
   runDemo(print)

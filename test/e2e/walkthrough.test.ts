@@ -37,8 +37,11 @@ const CHECKS: Record<string, (run: SnippetRun, ctx: Context) => Promise<void> | 
   'the names the stack printed, used below': (run) => {
     expect(run.stdout.trim()).toBe('000000000000');
   },
-  'train an Iris classifier and pack it as iris.tar.gz': async (run, ctx) => {
-    expect(lines(run.stdout)).toEqual(['model.onnx']);
+  'train an Iris classifier and pack it as iris.tar.gz, with a warm-up request in sample.json': async (run, ctx) => {
+    const [archive, sample, ...listing] = lines(run.stdout);
+    expect(archive).toBe(`wrote ${join(ctx.workDir, 'iris.tar.gz')}: model.onnx, an Iris classifier on columns 0,1,2,3 (held-out accuracy 0.97); it answers {"predictions": [label index 0, 1 or 2]}`);
+    expect(sample).toMatch(/^wrote .*sample\.json: \{"instances":\[\[[\d.,]+\]\]\}$/);
+    expect(listing).toEqual(['model.onnx']);
     const onnx = await fileFromArchive(await readFile(join(ctx.workDir, 'iris.tar.gz')));
     expect(onnx.length).toBeGreaterThan(0);
   },
