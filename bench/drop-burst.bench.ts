@@ -18,6 +18,7 @@
  * `npm run bench -- drop-burst`; `BENCH_DROPS` (default 1000) and `BENCH_CONCURRENCY` (default 16) tune it.
  */
 import { subscribe } from 'node:diagnostics_channel';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,34 @@ import { tarGzBuffer } from '../test/support/archives';
 const drops = Number(process.env.BENCH_DROPS ?? 1000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const PROJECT_YML = fileURLToPath(new URL('../serverless.yml', import.meta.url));
+
+/**
+ * CPU time of every thread of this process (Linux /proc; empty elsewhere), in ms by thread id, with the
+ * thread's name. Wall-clock figures such as the event loop's utilization count time a thread waited for a
+ * core as busy, which on a shared two-core machine says little; these count only time on a core.
+ */
+function threadCpu(): Map<string, { name: string; ms: number }> {
+  const threads = new Map<string, { name: string; ms: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return threads;
+  }
+  const tick = 10; // USER_HZ is 100 on Linux
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ms: (Number(fields[11]) + Number(fields[12])) * tick });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return threads;
+}
+/** Threads alive before the stack started: the main thread and V8's own helpers (GC, compilers). */
+const threadsAtStart = new Set(threadCpu().keys());
 
 async function pool(count: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -101,6 +130,7 @@ try {
   counting = true;
   const eluStart = performance.eventLoopUtilization();
   const cpuStart = process.cpuUsage();
+  const threadsBefore = threadCpu();
   const dropStart = performance.now();
   await pool(drops, concurrency, async (index) => {
     await clients.s3.send(new CopyObjectCommand({ Bucket: bucket, Key: `incoming/burst/m${index}.tar.gz`, CopySource: `${bucket}/staging/m${index}.tar.gz` }));
@@ -119,6 +149,7 @@ try {
   const registeredMs = performance.now() - dropStart;
   const elu = performance.eventLoopUtilization(eluStart);
   const cpu = process.cpuUsage(cpuStart);
+  const threadsAfter = threadCpu();
   counting = false;
   // The drops themselves are CopyObject requests too; what is left is what registering cost.
   served.set('s3', (served.get('s3') ?? 0) - drops);
@@ -141,6 +172,20 @@ try {
   const service = lambdaServiceFor({ serviceDir: dirname(PROJECT_YML), region: stack.region, accountId: stack.config.accountId, endpointUrl: stack.url });
   const environments = registration ? service.function(registration) : undefined;
   console.log(`stack thread busy ${(elu.utilization * 100).toFixed(0)}% of the burst; process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (${((cpu.user + cpu.system) / 1000 / drops).toFixed(1)} ms per drop, every thread)`);
+  // Threads started after the stack are the execution environments (worker threads) and libuv's pool, which
+  // names its threads; the main thread is the process id; the rest are V8's helpers of every isolate.
+  const spent = { stack: 0, environments: 0, pool: 0, v8: 0 };
+  for (const [tid, after] of threadsAfter) {
+    const ms = after.ms - (threadsBefore.get(tid)?.ms ?? 0);
+    if (tid === String(process.pid)) spent.stack += ms;
+    else if (after.name.startsWith('libuv')) spent.pool += ms;
+    else if (threadsAtStart.has(tid)) spent.v8 += ms;
+    else spent.environments += ms;
+  }
+  if (threadsAfter.size > 0) {
+    const perDrop = (ms: number) => (ms / drops).toFixed(1);
+    console.log(`CPU per drop by thread: stack ${perDrop(spent.stack)} ms (the drop's CopyObject and its client included), execution environments ${perDrop(spent.environments)} ms, libuv pool ${perDrop(spent.pool)} ms, V8 helpers ${perDrop(spent.v8)} ms`);
+  }
   console.log(`execution environments started: ${environments?.coldStarts ?? 'none'} (at most ${environments?.maxConcurrency ?? '?'} at once)`);
   console.log(`lost: ${lost}, duplicated: ${duplicated}, live copies: ${liveCopies}, queue left: ${visible + inFlight}, DLQ: ${dead}`);
   if (lost !== 0 || duplicated !== 0 || liveCopies !== drops) process.exitCode = 1;
