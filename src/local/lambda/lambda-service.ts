@@ -28,13 +28,15 @@ export class InvalidMaxEnvironmentsError extends Error {
 
 /**
  * How many execution environments one function may run at once here: `SMHOST_LAMBDA_MAX_ENVIRONMENTS`, else
- * twice the cores. Each environment is a thread with its own JIT-compiled copy of the handler and the SDK, so
- * beyond the cores more of them only take CPU from the stack's services (measured by bench/drop-burst: on two
- * cores, ten environments registered a burst slower than four).
+ * one per core. Each environment is a thread with its own isolate, which compiles and optimizes the handler and
+ * the SDK again from nothing, so work split over more environments runs longer in V8's slower tiers: measured by
+ * bench/drop-burst on two cores, a registration cost 10.6-12.8 ms of CPU in its environment (plus 3.7-4.7 ms in
+ * V8's compiler and GC threads) with four environments, 9.3-10.3 (+4.0) with two and 7.2-7.7 (+3.0-3.3) with one.
+ * Beyond the cores, environments only take turns on them, at that price.
  */
 export function hostConcurrencyLimit(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env[MAX_ENVIRONMENTS_ENV];
-  if (raw === undefined || raw === '') return 2 * availableParallelism();
+  if (raw === undefined || raw === '') return availableParallelism();
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) throw new InvalidMaxEnvironmentsError(raw);
   return value;

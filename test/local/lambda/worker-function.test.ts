@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { functionEnvironment, type LocalFunctionOptions } from '../../../src/local/lambda/function-environment';
@@ -309,7 +310,7 @@ describe('Function: functionConcurrency', () => {
     // Act / Assess
     expect(functionConcurrency(spec('a', { sqsEvents: [sqs(10)] }), 4)).toBe(4);
     expect(hostConcurrencyLimit({ SMHOST_LAMBDA_MAX_ENVIRONMENTS: '3' })).toBe(3);
-    expect(hostConcurrencyLimit({})).toBeGreaterThanOrEqual(2);
+    expect(hostConcurrencyLimit({})).toBe(availableParallelism());
   });
 
   it('refuses a SMHOST_LAMBDA_MAX_ENVIRONMENTS that is not a whole number of at least 1, naming it', () => {
