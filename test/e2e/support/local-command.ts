@@ -34,8 +34,11 @@ export interface LocalCommand {
   exported: Record<string, string>;
   /** Everything printed so far. */
   output(): string;
-  /** Sends `signal` to the process group (Ctrl-C is SIGINT to the group) and resolves once npm has exited. */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<StoppedCommand>;
+  /**
+   * Sends `signal` to the process group (Ctrl-C is SIGINT to the group), or with `to: 'npm'` to npm's process
+   * alone (as a supervisor or `kill <pid>` does), and resolves once npm has exited.
+   */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number, to?: 'group' | 'npm'): Promise<StoppedCommand>;
   /** SIGKILL to the group, for clean-up after a failure; no-op once it has exited. */
   kill(): void;
 }
@@ -171,10 +174,10 @@ export async function startLocalCommand(args: readonly string[], options: { env?
     banner,
     exported: parseExports(banner),
     output: () => output,
-    async stop(signal = 'SIGINT', stopTimeoutMs = 30_000) {
+    async stop(signal = 'SIGINT', stopTimeoutMs = 30_000, to = 'group') {
       // Everything the stack started, whatever its process group, as it is just before the signal.
       const tree = descendants(child.pid!);
-      if (!exit) process.kill(-child.pid!, signal);
+      if (!exit) process.kill(to === 'group' ? -child.pid! : child.pid!, signal);
       const timer = setTimeout(kill, stopTimeoutMs);
       await exited;
       clearTimeout(timer);

@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startLocalCommand, type LocalCommand } from './support/local-command';
+
+/** True when something accepts connections on the URL's port. */
+function listening(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('Function: npm run local stopped by a signal to npm alone', () => {
+  let local: LocalCommand | undefined;
+
+  afterEach(() => {
+    local?.kill();
+  });
+
+  it('stops cleanly on SIGTERM sent to the npm process only, as a supervisor sends it, freeing its port and data dir', async () => {
+    // Prepare
+    local = await startLocalCommand(['--ephemeral']);
+    const dataDir = /data: ephemeral \((.+), removed at stop\)/.exec(local.banner.join('\n'))?.[1];
+    expect(dataDir).toBeDefined();
+
+    // Act
+    const stopped = await local.stop('SIGTERM', 30_000, 'npm');
+
+    // Assess: the signal reached the stack itself, not just npm, and nothing was left running.
+    expect(stopped.output).toMatch(/\[local\] SIGTERM: stopping\n(.*\n)*\[local\] stopped/);
+    expect(stopped.leftovers).toEqual([]);
+    expect(existsSync(dataDir!)).toBe(false);
+    expect(await listening(local.url)).toBe(false);
+  }, 60_000);
+});
