@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateModelCommand, CreateTransformJobCommand, DescribeTransformJobCommand } from '@aws-sdk/client-sagemaker';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/onnx/runtime';
 import { createS3Client, createSageMakerClient } from '../src/aws/clients';
 import { buildBallastLinearModel, packOnnxModel } from '../src/onnx';
 import { CREDENTIALS, ROLE, startBenchEmulator, startEmulatorChild } from './emulator-child';

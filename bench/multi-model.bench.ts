@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/onnx/runtime';
 import { extractArchive } from '../src/artifacts';
 import { createS3Client } from '../src/aws/clients';
 import { buildBallastLinearModel, packOnnxModel } from '../src/onnx';

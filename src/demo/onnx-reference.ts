@@ -2,7 +2,7 @@
  * The reference the demo checks the endpoints against: the same ONNX graphs run directly in onnxruntime,
  * in this process, on the same rows.
  */
-import * as ort from 'onnxruntime-node';
+import { ort } from '../onnx/runtime';
 
 async function runFirstOutput(model: Uint8Array, input: ort.Tensor): Promise<ort.Tensor> {
   const session = await ort.InferenceSession.create(model);

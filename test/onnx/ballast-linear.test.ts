@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../src/onnx/runtime';
 import { buildBallastLinearModel, InvalidModelInputError } from '../../src/onnx';
 
 describe('Function: buildBallastLinearModel', () => {

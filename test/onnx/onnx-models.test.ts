@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../src/onnx/runtime';
 import {
   buildLabelDecoderModel,
   buildScalerModel,

@@ -3,7 +3,7 @@
  * with: the same ONNX graph run directly in onnxruntime, in this process, on the same rows.
  */
 import { gunzipSync } from 'node:zlib';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../../src/onnx/runtime';
 import tar from 'tar-stream';
 import { buildSoftmaxClassifierModel, fitStandardScaler, loadIris, packOnnxModel, trainSoftmaxRegression } from '../../../src/onnx';
 

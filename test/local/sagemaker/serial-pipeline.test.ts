@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeModelCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../../src/onnx/runtime';
 import { errorName } from '../../../src/aws/errors';
 import { floatTensor, irisModels, ONNX_IMAGE, ROLE, runDirect, startStack, uploadIris, waitForEndpoint, type TestStack } from './support';
 

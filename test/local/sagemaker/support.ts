@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../../src/onnx/runtime';
 import { createS3Client, createSageMakerClient, createSageMakerRuntimeClient } from '../../../src/aws/clients';
 import {
   buildLabelDecoderModel,

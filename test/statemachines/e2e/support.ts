@@ -30,7 +30,7 @@ import { startLocalStepFunctions, type LocalStepFunctions } from '../../../src/l
 import { history as executionHistory } from '../../local/stepfunctions/support';
 import type { SageMakerEmulatorOptions } from '../../../src/local/sagemaker';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../../src/onnx/runtime';
 import { CREDENTIALS, floatTensor, irisModels, ONNX_IMAGE, runDirect, startStack, type TestStack } from '../../local/sagemaker/support';
 import { startLocalDynamo, type LocalDynamo } from '../../support/local-aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
