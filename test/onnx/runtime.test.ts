@@ -28,7 +28,7 @@ afterEach(async () => {
 describe('Function: the project onnxruntime module', () => {
   it('runs a graph in a fresh process and leaves no telemetry log in TMPDIR, where the bare package leaves one', async () => {
     // Prepare: the processes start without the variable, as a user's shell would.
-    const env = { ...process.env, TMPDIR: scratch };
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: scratch };
     delete env.ORT_DISABLE_TELEMETRY;
     const run = (source: string) => promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(source)], { cwd: REPO_ROOT, env });
     const telemetryLogs = async () => (await readdir(scratch)).filter((name) => name.startsWith('mat-debug-'));
