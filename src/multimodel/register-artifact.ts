@@ -112,6 +112,7 @@ export async function registerArtifact(deps: MultiModelDeps, notification: Objec
       recordedAt: now().toISOString(),
     };
     await registry.recordUpload(ignored);
+    await tagRefusal(deps, { key, status: 'ignored', rule: parsed.rule, reason: parsed.reason });
     return ignored;
   }
   const { endpoint, model } = parsed;
@@ -338,15 +339,24 @@ async function reject(
 ): Promise<UploadOutcome> {
   const log = deps.logger ?? silentLogger;
   const now = deps.now ?? (() => new Date());
-  try {
-    await tagRejectedArtifact(deps.s3, { bucket: deps.config.bucket, key: upload.sourceKey, rule, reason });
-  } catch (error) {
-    if (isTransientError(error)) throw error;
-    // The refusal is recorded in the registry either way; a missing tag must not turn into a retry loop.
-    log.warn('could not tag the refused artifact', { key: upload.sourceKey, error: String(error) });
-  }
+  await tagRefusal(deps, { key: upload.sourceKey, status: 'rejected', rule, reason });
   const outcome: UploadOutcome = { ...upload, outcome: 'rejected', rule, reason, recordedAt: now().toISOString() };
   await deps.registry.recordUpload(outcome);
   log.warn('artifact rejected', { ...outcome });
   return outcome;
+}
+
+/** Tags a refused or ignored upload where it lies; only a transient failure to tag is worth a retry. */
+async function tagRefusal(
+  deps: MultiModelDeps,
+  refusal: { key: string; status: 'rejected' | 'ignored'; rule: string; reason: string },
+): Promise<void> {
+  try {
+    await tagRejectedArtifact(deps.s3, { bucket: deps.config.bucket, ...refusal });
+  } catch (error) {
+    if (isTransientError(error)) throw error;
+    // The verdict is recorded in the registry either way; a missing tag must not turn into a retry loop
+    // (and an object deleted since its event has nothing left to tag).
+    (deps.logger ?? silentLogger).warn('could not tag the refused artifact', { key: refusal.key, error: String(error) });
+  }
 }

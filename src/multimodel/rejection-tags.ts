@@ -1,6 +1,6 @@
 /**
- * Tags a refused artifact where it lies, so a user browsing `incoming/` sees why it was refused
- * without the registry. Tagging changes neither the bytes nor the ETag of the object.
+ * Tags a refused artifact where it lies, so a user browsing `incoming/` sees why it was refused (`rejected`:
+ * its archive broke a rule) or left alone (`ignored`: its key names no endpoint and model) without the registry. Tagging changes neither the bytes nor the ETag of the object.
  */
 import { GetObjectTaggingCommand, PutObjectTaggingCommand, type S3Client, type Tag } from '@aws-sdk/client-s3';
 
@@ -30,11 +30,11 @@ export function sanitizeTagValue(text: string): string {
  */
 export async function tagRejectedArtifact(
   s3: S3Client,
-  request: { bucket: string; key: string; rule: string; reason: string },
+  request: { bucket: string; key: string; rule: string; reason: string; status?: 'rejected' | 'ignored' },
 ): Promise<void> {
   const existing = await s3.send(new GetObjectTaggingCommand({ Bucket: request.bucket, Key: request.key }));
   const ownTags: Tag[] = [
-    { Key: TAG_STATUS, Value: 'rejected' },
+    { Key: TAG_STATUS, Value: request.status ?? 'rejected' },
     { Key: TAG_RULE, Value: sanitizeTagValue(request.rule) },
     { Key: TAG_REASON, Value: sanitizeTagValue(request.reason) },
   ];

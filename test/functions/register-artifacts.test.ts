@@ -218,7 +218,7 @@ describe('Function: handler (register-artifacts)', () => {
     ['wrong suffix', () => `incoming/${ep()}/m.zip`, 'wrong-suffix'],
     ['key directly under incoming/', () => 'incoming/m.tar.gz', 'outside-endpoint'],
     ['endpoint name breaking the SageMaker pattern', () => 'incoming/bad_endpoint/m.tar.gz', 'bad-endpoint-name'],
-  ])('ignores a %s with a recorded reason, writing nothing', async (_label, keyOf, rule) => {
+  ])('ignores a %s with a recorded reason, tagging it where it lies and writing nothing else', async (_label, keyOf, rule) => {
     // Prepare
     const upload = await drop(keyOf(), await modelArchive('x'));
     const keysBefore = await allKeys();
@@ -231,6 +231,8 @@ describe('Function: handler (register-artifacts)', () => {
     expect(await harness.registry.findUpload(upload.key, upload.eTag)).toMatchObject({ outcome: 'ignored', rule });
     expect(await allKeys()).toEqual(keysBefore);
     expect((await bytesOf(upload.key)).eTag).toBe(upload.eTag);
+    const tags = await harness.aws.s3.send(new GetObjectTaggingCommand({ Bucket: harness.aws.bucket, Key: upload.key }));
+    expect(tags.TagSet).toEqual(expect.arrayContaining([{ Key: 'smhost:status', Value: 'ignored' }, { Key: 'smhost:rule', Value: rule }]));
   });
 
   it('ignores keys outside incoming/ without recording them', async () => {
