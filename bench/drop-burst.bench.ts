@@ -3,17 +3,32 @@
  * notification -> local queue -> registration handler -> registry), against the same objects copied with
  * plain CopyObject at the same concurrency on the same stack. Prints the ratio (copy time / drop time;
  * target >= 0.4), the requests each registration made through the edge, how busy the stack's own thread was,
- * the CPU the process spent per drop, how many execution environments the function started, and checks that
+ * the CPU each drop cost by thread, how many execution environments the function started, and checks that
  * nothing was lost or registered twice.
  *
- * Where the time goes. The handler runs in execution environments of its own (worker threads, see
- * src/local/lambda), so its SDK client work (about 6 ms of CPU a registration: nine SDK requests, each through
- * real HTTP and SigV4) no longer shares a thread with the services. What stays on the stack's thread is serving
- * those nine requests (S3 GetObject, HeadObject, CopyObject; DescribeEndpoint; five DynamoDB calls through
- * dynalite), the drop itself and its notification: several ms a registration, which bounds the ratio well
- * below what the copies alone cost. On a machine with two cores shared with other work, environments beyond
- * the cores compete with that thread rather than help it, which is why a function gets at most twice the cores
- * (SMHOST_LAMBDA_MAX_ENVIRONMENTS) and why the figure printed for "stack thread busy" is the one to watch.
+ * Where each millisecond of a drop goes (two cores shared with other work; one environment per core):
+ * - the stack's thread, 4.5-5 ms: the drop's own CopyObject with its SDK client (what a baseline copy costs,
+ *   1.2-1.3 ms), then serving the registration's nine requests, measured one kind at a time with the client in
+ *   another thread: GetObject 0.35, HeadObject 404 0.31, CopyObject 0.67, DescribeEndpoint 404 0.16 and five
+ *   DynamoDB calls through dynalite, 0.29 (GetItem) to 0.5 (conditional Put/UpdateItem) each, about 2.2 in
+ *   all; the notification and the queue cost too little to tell from noise;
+ * - the execution environments, 8-9 ms: the SDK side of the nine requests (0.7-0.9 ms each: middleware,
+ *   SigV4, HTTP, parsing), 7.2 ms a registration once an isolate is warm (the figure one environment reaches),
+ *   plus each isolate's warm-up, which is why environments are capped at one per core (four of them cost
+ *   10.6-12.8 ms);
+ * - V8's helper threads, 3.6-3.9 ms, most of it optimizing compilers (perf: compile samples outnumber GC
+ *   samples 3 to 1; about 5,000 functions optimized over a run, few deoptimized): a fresh process and fresh
+ *   isolates compiling the SDK, dynalite and the HTTP stack;
+ * - libuv's pool, about 1 ms: object files, LevelDB, gunzip.
+ * That is 17-19 ms of CPU a drop against 1.2-1.3 ms of CPU for a baseline copy, which runs on one thread.
+ * Two idle cores run a drop in half its CPU at best, so the ratio is bounded near 1.25 / 9 = 0.14 here, and
+ * other work on the machine moves both sides alike (measured 0.14-0.16). 0.4 would need a drop, its copy
+ * included, below about 6 ms of CPU; a stack that served the nine requests for free would still leave the
+ * handler's SDK side (7.2 ms) and the drop's copy (1.25 ms), so no saving in the stack reaches the target on
+ * two cores: only a registration that makes fewer requests, or more cores, would. The SDK client was once
+ * thought to cost twice as much in a worker thread: warm, it costs the same as on the main thread; the extra
+ * was warm-up spread over four isolates. "stack thread busy" counts time the thread waited for a core as busy,
+ * so with other work on the machine it overstates; the per-thread CPU is the figure to watch.
  *
  * `npm run bench -- drop-burst`; `BENCH_DROPS` (default 1000) and `BENCH_CONCURRENCY` (default 16) tune it.
  */
