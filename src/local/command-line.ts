@@ -1,4 +1,5 @@
 /** The command line of `npm run local`: options, their rules, and the usage text. */
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LocalStackOptions } from './stack';
 import { TIME_SCALE_ENV } from './time-scale';
@@ -11,6 +12,10 @@ import { TIME_SCALE_ENV } from './time-scale';
  * checks, model loads, invocation and Lambda timeouts) are real time at any scale.
  */
 export const LOCAL_COMMAND_TIME_SCALE = 0.01;
+
+const DEFAULT_DATA_DIR = '.local';
+/** A stage becomes part of every resource name, the bucket's included: lowercase, short, hyphenated. */
+const STAGE_PATTERN = /^(?=.{1,16}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** Raised for a bad command line; the message names the option and the rule. */
 export class LocalCommandLineError extends Error {
@@ -31,7 +36,7 @@ export function parseLocalArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       args: argv,
       options: {
         port: { type: 'string', default: '4566' },
-        'data-dir': { type: 'string', default: '.local' },
+        'data-dir': { type: 'string' },
         ephemeral: { type: 'boolean', default: false },
         'time-scale': { type: 'string' },
         stage: { type: 'string' },
@@ -43,7 +48,7 @@ export function parseLocalArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       allowPositionals: false,
     });
   } catch (error) {
-    throw new LocalCommandLineError(`${(error as Error).message}\nusage: npm run local -- [--port 4566] [--data-dir .local] [--ephemeral] [--time-scale 0.01] [--stage dev] [--region us-east-1] [--config serverless.yml] [--trigger-schedules]`);
+    throw new LocalCommandLineError(`${(error as Error).message}\nusage: npm run local -- [--port 4566] [--data-dir .local | --ephemeral] [--time-scale 0.01] [--stage dev] [--region us-east-1] [--config serverless.yml] [--trigger-schedules]`);
   }
   const { values } = parsed;
   const port = Number(values.port);
@@ -55,9 +60,22 @@ export function parseLocalArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   } else if ((env[TIME_SCALE_ENV] ?? '').trim() === '') {
     timeScale = LOCAL_COMMAND_TIME_SCALE;
   }
+  if (values.ephemeral && values['data-dir'] !== undefined) {
+    throw new LocalCommandLineError(`--ephemeral keeps state in a temporary folder removed at stop; it cannot be used with --data-dir "${values['data-dir']}"`);
+  }
+  const dataDir = values['data-dir'] ?? DEFAULT_DATA_DIR;
+  if (!values.ephemeral) {
+    const found = statSync(dataDir, { throwIfNoEntry: false });
+    if (found && !found.isDirectory()) throw new LocalCommandLineError(`--data-dir "${dataDir}" is a file; it must be a directory (created when missing)`);
+  }
+  if (values.stage !== undefined && !STAGE_PATTERN.test(values.stage)) {
+    throw new LocalCommandLineError(
+      `--stage "${values.stage}" must be lowercase letters and digits, words joined by single hyphens, at most 16 characters (it is part of the bucket name, and S3 bucket names are lowercase)`,
+    );
+  }
   return {
     port,
-    dataDir: values['data-dir'],
+    dataDir,
     ephemeral: values.ephemeral,
     serverlessYml: values.config,
     triggerSchedules: values['trigger-schedules'],

@@ -1,5 +1,5 @@
 /**
- * `npm run local -- [--port 4566] [--data-dir .local] [--ephemeral] [--time-scale 0.01] [--stage dev]
+ * `npm run local -- [--port 4566] [--data-dir .local | --ephemeral] [--time-scale 0.01] [--stage dev]
  * [--trigger-schedules]`: starts the local stack on 127.0.0.1, prints the banner (`startupBanner`) ending in
  * `ready: http://127.0.0.1:<port>` once every service answers, and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.
  */

@@ -33,7 +33,10 @@ export function resolveTimeScale(explicit?: number, env: NodeJS.ProcessEnv = pro
   if (explicit !== undefined) return validateTimeScale(explicit, 'timeScale');
   const raw = env[TIME_SCALE_ENV];
   if (raw === undefined || raw.trim() === '') return 1;
-  return validateTimeScale(Number(raw), `${TIME_SCALE_ENV} (${JSON.stringify(raw)})`);
+  const value = Number(raw);
+  // The message quotes what was written: a word such as "fast" is not a number, and would read as `null`.
+  if (!Number.isFinite(value) || value <= 0 || value > 1000) throw new InvalidTimeScaleError(TIME_SCALE_ENV, raw);
+  return value;
 }
 
 /** A duration given in AWS seconds, as local milliseconds under `scale`. */

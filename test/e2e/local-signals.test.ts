@@ -25,7 +25,7 @@ describe('Function: npm run local stopped by a signal to npm alone', () => {
 
   it('stops cleanly on SIGTERM sent to the npm process only, as a supervisor sends it, freeing its port and data dir', async () => {
     // Prepare
-    local = await startLocalCommand(['--ephemeral']);
+    local = await startLocalCommand(['--ephemeral', '--port', '0']);
     const dataDir = /data: ephemeral \((.+), removed at stop\)/.exec(local.banner.join('\n'))?.[1];
     expect(dataDir).toBeDefined();
 

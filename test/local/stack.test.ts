@@ -115,7 +115,8 @@ describe('Function: startLocalStack with a bad serverless.yml', () => {
 
 describe('Function: parseLocalArgs', () => {
   it('reads the documented options', () => {
-    expect(parseLocalArgs(['--port', '0', '--data-dir', 'd', '--ephemeral', '--time-scale', '0.01'])).toMatchObject({ port: 0, dataDir: 'd', ephemeral: true, timeScale: 0.01 });
+    expect(parseLocalArgs(['--port', '0', '--data-dir', 'd', '--time-scale', '0.01'])).toMatchObject({ port: 0, dataDir: 'd', ephemeral: false, timeScale: 0.01 });
+    expect(parseLocalArgs(['--ephemeral'])).toMatchObject({ ephemeral: true });
     expect(parseLocalArgs([])).toMatchObject({ port: 4566, dataDir: '.local', ephemeral: false, triggerSchedules: false });
     expect(parseLocalArgs(['--trigger-schedules', '--stage', 'qa', '--config', 'other.yml'])).toMatchObject({ triggerSchedules: true, serverlessYml: 'other.yml', options: { stage: 'qa' } });
   });
@@ -134,6 +135,12 @@ describe('Function: parseLocalArgs', () => {
     expect(() => parseLocalArgs(['--port', 'x'])).toThrow(/--port must be an integer from 0 to 65535/);
     expect(() => parseLocalArgs(['--time-scale', '0'])).toThrow(/--time-scale must be a number greater than 0/);
     expect(() => parseLocalArgs(['--bogus'])).toThrow(/usage: npm run local/);
+    expect(() => parseLocalArgs(['--ephemeral', '--data-dir', 'd'])).toThrow('--ephemeral keeps state in a temporary folder removed at stop; it cannot be used with --data-dir "d"');
+    expect(() => parseLocalArgs(['--data-dir', 'package.json'])).toThrow('--data-dir "package.json" is a file; it must be a directory (created when missing)');
+    for (const stage of ['Bad Stage', 'Prod', 'a--b', 'x-', 'x'.repeat(17)]) {
+      expect(() => parseLocalArgs(['--stage', stage])).toThrow(`--stage "${stage}" must be lowercase letters and digits`);
+    }
+    expect(parseLocalArgs(['--stage', 'team-a2']).options).toMatchObject({ stage: 'team-a2' });
   });
 });
 
@@ -146,6 +153,7 @@ describe('Function: resolveTimeScale', () => {
 
   it('refuses a malformed scale, naming where it came from', () => {
     expect(() => resolveTimeScale(undefined, { SMHOST_TIME_SCALE: 'fast' })).toThrow(InvalidTimeScaleError);
+    expect(() => resolveTimeScale(undefined, { SMHOST_TIME_SCALE: 'fast' })).toThrow(/^SMHOST_TIME_SCALE must be a number greater than 0 and at most 1000 \(1 = real time, 0\.01 = 100x faster\); got "fast"$/);
     expect(() => resolveTimeScale(-1, {})).toThrow(/timeScale must be a number greater than 0/);
   });
 });
