@@ -23,11 +23,12 @@ const PIPELINE_ACCURACY_FLOOR = 0.9;
 /** The local clock runs 100× faster than AWS's (DESIGN.md §3): 30-second polls take 0.3 s. */
 const TIME_SCALE = 0.01;
 
-export interface DemoOptions {
-  print: (line: string) => void;
+export interface DemoHooks {
+  /** Called once the local stack is up, so an interrupted demo can still close it. */
+  stackStarted?: (stack: LocalStack) => void;
 }
 
-export async function runDemo(print: (line: string) => void): Promise<DemoRun> {
+export async function runDemo(print: (line: string) => void, hooks: DemoHooks = {}): Promise<DemoRun> {
   const run = new DemoRun(print);
   let stack: LocalStack | undefined;
   let split: IrisSplit | undefined;
@@ -66,6 +67,7 @@ export async function runDemo(print: (line: string) => void): Promise<DemoRun> {
           if (!/^(created|applied|state machine .* registered|serverless\.yml: .*versioning)/.test(line)) progress(line);
         },
       });
+      hooks.stackStarted?.(stack);
       progress(`edge at ${stack.url}; bucket ${stack.names.bucket}; time scale ${TIME_SCALE} (30 s on AWS = ${30 * TIME_SCALE} s here)`);
       return { verified: `services answering: ${stack.services().join(', ')}` };
     });
@@ -101,7 +103,15 @@ export async function runDemo(print: (line: string) => void): Promise<DemoRun> {
 if (isEntryPoint(import.meta.url)) {
   const print = (line: string) => process.stdout.write(`${line}\n`);
   const started = performance.now();
-  runDemo(print)
+  let stack: LocalStack | undefined;
+  // Ctrl-C mid-run: stop the stack (its containers, its ephemeral data dir) rather than leave them behind.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      print(`\n${signal}: the demo was interrupted; stopping the local stack`);
+      void (stack?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+    });
+  }
+  runDemo(print, { stackStarted: (started) => (stack = started) })
     .then((run) => {
       print(`\nSummary\n${run.summary()}\n\nAll ${run.records.length} steps verified in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
     })

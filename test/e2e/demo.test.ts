@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { runDemo } from '../../src/demo/main';
+import { REPO_ROOT } from './support/local-command';
 
 describe('Function: runDemo', () => {
   it('runs the whole mission on the local stack and verifies every step', async () => {
@@ -34,4 +39,31 @@ describe('Function: runDemo', () => {
     expect(output).toMatch(/30 records scored under s3:\/\/.*\/batch\/output\/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\//);
     expect(output).toMatch(/endpoint iris-pipeline: InService/);
   }, 180_000);
+});
+
+describe('Function: npm run demo interrupted', () => {
+  it('stops the local stack on SIGTERM mid-run, removing its ephemeral data dir, and exits 130', async () => {
+    // Prepare: a TMPDIR of its own, so what the demo leaves there is all that is there.
+    const scratch = await mkdtemp(join(tmpdir(), 'demo-interrupted-'));
+    const child = spawn('npm', ['run', '--silent', 'demo'], { cwd: REPO_ROOT, env: { ...process.env, TMPDIR: scratch }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      // Act: the signal goes to npm alone, once the stack is up and the demo is deploying.
+      await vi.waitUntil(() => output.includes('edge at '), { timeout: 60_000, interval: 50 });
+      const dataDirs = (await readdir(scratch)).filter((name) => name.startsWith('smhost-local-'));
+      child.kill('SIGTERM');
+      const code = await exited;
+
+      // Assess
+      expect(dataDirs).toHaveLength(1);
+      expect(code).toBe(130);
+      expect(output).toContain('SIGTERM: the demo was interrupted; stopping the local stack');
+      expect((await readdir(scratch)).filter((name) => name.startsWith('smhost-local-'))).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
