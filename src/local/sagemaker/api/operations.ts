@@ -14,6 +14,7 @@ import {
   updateModelPackage,
 } from './model-packages';
 import { createModel, deleteModel, describeModel, listModels } from './models';
+import { addTags, deleteTags, listTags } from './tags';
 import { createTransformJob, describeTransformJob, listTransformJobs, stopTransformJob } from './transform-jobs';
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
@@ -43,6 +44,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   DescribeTransformJob: describeTransformJob,
   ListTransformJobs: listTransformJobs,
   StopTransformJob: stopTransformJob,
+  AddTags: addTags,
+  ListTags: listTags,
+  DeleteTags: deleteTags,
 });
 
 /** The names of the operations served, for documentation and the README. */

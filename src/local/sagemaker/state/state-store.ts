@@ -87,6 +87,11 @@ export class StateStore {
     return Object.values(this.state[collection]);
   }
 
+  /** The records with the keys they are stored under (names, `<group>/<version>` for model packages). */
+  entries(collection: Collection): Array<[string, ResourceRecord]> {
+    return Object.entries(this.state[collection]);
+  }
+
   /** Inserts or replaces a record and persists. */
   put(collection: Collection, name: string, record: ResourceRecord): void {
     this.state[collection][name.toLowerCase()] = record;
