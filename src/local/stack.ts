@@ -282,8 +282,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
 
     if (options.triggerSchedules) {
+      // The scheduler logs each start (or why it could not start); what a user triggering by hand also wants
+      // is how each run ended, a failure above all.
       for (const fired of await stepFunctions.scheduler.triggerAll({ includeDisabled: true })) {
-        log(`schedule ${fired.schedule} fired for ${fired.scheduledTime.toISOString()}: ${fired.executionArn ?? `not started (${fired.error})`}`);
+        if (!fired.executionArn) continue;
+        void stepFunctions.service.waitForExecution(fired.executionArn).then(
+          (ended) => log(`schedule ${fired.schedule}: ${ended.executionArn} ${ended.status}${ended.error !== undefined ? `: ${ended.error}${ended.cause ? ` (${ended.cause})` : ''}` : ''}`),
+          () => undefined,
+        );
       }
     }
 

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 
 const run = promisify(execFile);
@@ -89,13 +89,19 @@ describe('Function: startLocalStack, Step Functions', () => {
 });
 
 describe('Function: startLocalStack, triggerSchedules', () => {
-  it('starts each scheduled state machine once at start, disabled schedules included', async () => {
-    const stack = await startLocalStack({ ephemeral: true, port: 0, timeScale: 0.01, serverlessYml: PROJECT_YML, triggerSchedules: true });
+  it('starts each scheduled state machine once at start, disabled schedules included, and logs how each run ended', async () => {
+    const lines: string[] = [];
+    const stack = await startLocalStack({ ephemeral: true, port: 0, timeScale: 0.01, serverlessYml: PROJECT_YML, triggerSchedules: true, log: (line) => lines.push(line) });
     try {
       const arn = `arn:aws:states:${stack.region}:000000000000:stateMachine:smhost-dev-batch-transform`;
       const aws = awsCli(stack);
       const executions = await aws('stepfunctions', 'list-executions', '--state-machine-arn', arn);
       expect(executions.executions).toHaveLength(1);
+      // A new stack has no model to score with: the run fails, and the log says so once, with the cause.
+      const executionArn = executions.executions[0].executionArn as string;
+      const ended = await vi.waitUntil(() => lines.find((line) => line.includes(executionArn) && !line.includes(': started ')), { timeout: 20_000, interval: 20 });
+      expect(ended).toMatch(new RegExp(`^schedule [\\w-]+: ${executionArn} FAILED: \\S+ \\(.+\\)$`));
+      expect(lines.filter((line) => line.includes(executionArn))).toHaveLength(2);
     } finally {
       await stack.close();
     }
