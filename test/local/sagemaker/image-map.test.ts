@@ -13,7 +13,21 @@ describe('Function: ImageMap.resolve', () => {
     expect(map.resolve(BUILTIN_ONNX_IMAGE)?.kind).toBe('builtin');
     expect(map.resolve(`${BUILTIN_ONNX_IMAGE}:1.2`)?.kind).toBe('builtin');
     expect(map.resolve('smhost/onnxruntime-gpu:1')).toBeUndefined();
-    expect(map.unmappedReason('x:1')).toMatch(/^Image x:1 is not mapped to a local container: add it to no image map \(set SMHOST_IMAGE_MAP/);
+    expect(map.unmappedReason('x:1')).toMatch(/^Image x:1 is not mapped to a local container: map it in <data dir>\/sagemaker\/image-map\.json \(read at start; or name a file with SMHOST_IMAGE_MAP\)/);
+  });
+
+  it('names the file a map would be read from when the data dir has none', () => {
+    // Prepare
+    const dataDir = mkdtempSync(join(tmpdir(), 'image-map-none-'));
+
+    // Act
+    const reason = ImageMap.load(undefined, dataDir, {}).unmappedReason('nosuch/image:1');
+
+    // Assess
+    rmSync(dataDir, { recursive: true, force: true });
+    expect(reason).toBe(
+      `Image nosuch/image:1 is not mapped to a local container: map it in ${join(dataDir, 'image-map.json')} (read at start; or name a file with SMHOST_IMAGE_MAP), or use smhost/onnxruntime:<tag> for the built-in ONNX container.`,
+    );
   });
 
   it('prefers exact keys, then the longest pattern, and resolves relative commands against the map folder', () => {

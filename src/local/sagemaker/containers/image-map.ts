@@ -96,11 +96,13 @@ export class ImageMap {
     private readonly entries: Entry[],
     /** The file it was read from, if any (shown in failure reasons). */
     readonly file: string | undefined,
+    /** Where a map would be read from at the next start, when there is none yet (shown in failure reasons). */
+    private readonly expectedFile?: string,
   ) {}
 
-  /** The built-in defaults only. */
-  static defaults(): ImageMap {
-    return new ImageMap(ImageMap.builtinEntries(), undefined);
+  /** The built-in defaults only; `expectedFile` is where a user would write a map. */
+  static defaults(expectedFile?: string): ImageMap {
+    return new ImageMap(ImageMap.builtinEntries(), undefined, expectedFile);
   }
 
   private static builtinEntries(): Entry[] {
@@ -142,7 +144,7 @@ export class ImageMap {
   static load(file: string | undefined, dataDir: string, env: NodeJS.ProcessEnv = process.env): ImageMap {
     const named = file ?? env[IMAGE_MAP_ENV];
     const candidate = named ?? join(dataDir, IMAGE_MAP_FILE_NAME);
-    if (named === undefined && !existsSync(candidate)) return ImageMap.defaults();
+    if (named === undefined && !existsSync(candidate)) return ImageMap.defaults(resolve(candidate));
     const path = isAbsolute(candidate) ? candidate : resolve(candidate);
     let text: string;
     try {
@@ -164,7 +166,9 @@ export class ImageMap {
 
   /** Why `image` cannot run, for an endpoint's `FailureReason`. */
   unmappedReason(image: string): string {
-    const where = this.file ? `the image map ${this.file}` : `no image map (set ${IMAGE_MAP_ENV} or write <data dir>/${IMAGE_MAP_FILE_NAME})`;
-    return `Image ${image} is not mapped to a local container: add it to ${where}, or use ${BUILTIN_ONNX_IMAGE}:<tag> for the built-in ONNX container.`;
+    const where = this.file
+      ? `add it to the image map ${this.file}`
+      : `map it in ${this.expectedFile ?? `<data dir>/sagemaker/${IMAGE_MAP_FILE_NAME}`} (read at start; or name a file with ${IMAGE_MAP_ENV})`;
+    return `Image ${image} is not mapped to a local container: ${where}, or use ${BUILTIN_ONNX_IMAGE}:<tag> for the built-in ONNX container.`;
   }
 }
