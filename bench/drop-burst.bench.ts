@@ -199,7 +199,7 @@ try {
   }
   if (threadsAfter.size > 0) {
     const perDrop = (ms: number) => (ms / drops).toFixed(1);
-    console.log(`CPU per drop by thread: stack ${perDrop(spent.stack)} ms (the drop's CopyObject and its client included), execution environments ${perDrop(spent.environments)} ms, libuv pool ${perDrop(spent.pool)} ms, V8 helpers ${perDrop(spent.v8)} ms`);
+    console.log(`CPU per drop by thread: stack ${perDrop(spent.stack)} ms (the drop's CopyObject and its client included), execution environments ${perDrop(spent.environments)} ms, libuv pool ${perDrop(spent.pool)} ms, V8 helpers ${perDrop(spent.v8)} ms; the stack thread was on a core ${((100 * spent.stack) / registeredMs).toFixed(0)}% of the burst`);
   }
   console.log(`execution environments started: ${environments?.coldStarts ?? 'none'} (at most ${environments?.maxConcurrency ?? '?'} at once)`);
   console.log(`lost: ${lost}, duplicated: ${duplicated}, live copies: ${liveCopies}, queue left: ${visible + inFlight}, DLQ: ${dead}`);
