@@ -12,6 +12,11 @@ export interface VerbEnvironment {
   context: () => CliContext;
   output: Output;
   globals: GlobalOptions;
+  /**
+   * Runs `work` with a signal that aborts when the user interrupts (Ctrl-C), so a long wait can stop, say
+   * what goes on without it, and exit 130. Outside such a call an interrupt ends the process as usual.
+   */
+  interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
 /** A verb's action: returns its exit code, or nothing for success; throws a `CliError` for a failure. */

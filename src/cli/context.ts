@@ -4,6 +4,8 @@ import { stackNames, type StackNames } from '../aws/stack-names';
 import { DynamoRegistry, type Registry } from '../multimodel/registry';
 import { OperationFailedError } from './errors';
 import { parseInput } from './inputs';
+import { isUnreachable, unreachableEndpointError } from './library-errors';
+import { settingOrigins } from './settings-origins';
 import { z } from 'zod';
 
 /** Options every command accepts (`smhost --json --stage prod models list ep1`). */
@@ -74,6 +76,7 @@ async function resolveBucket(clients: AwsClients, options: GlobalOptions, env: N
   try {
     accountId = (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
   } catch (error) {
+    if (isUnreachable(error)) throw unreachableEndpointError(error, settingOrigins(options, env));
     throw new OperationFailedError(
       `cannot name the artifacts bucket: STS GetCallerIdentity failed (${(error as Error).message}); ` +
         'set SMHOST_BUCKET or provide AWS credentials',

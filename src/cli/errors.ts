@@ -12,6 +12,8 @@ export const ExitCode = {
   NotFound: 3,
   /** A wait ran out of time; the operation may still complete later. */
   TimedOut: 4,
+  /** The user interrupted (Ctrl-C) a wait; the operation goes on. 128 + SIGINT, as shells report it. */
+  Interrupted: 130,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -58,5 +60,12 @@ export class OperationFailedError extends CliError {
 export class WaitTimeoutError extends CliError {
   constructor(message: string, details?: Record<string, unknown>) {
     super(message, ExitCode.TimedOut, details);
+  }
+}
+
+/** The user interrupted a wait (Ctrl-C); like a timeout, the outcome is unknown and the operation goes on. */
+export class InterruptedError extends CliError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, ExitCode.Interrupted, details);
   }
 }

@@ -70,14 +70,14 @@ export const s3UrlSchema = z
 /** A whole number ≥ 1 given as an option value. */
 export const positiveIntegerSchema = z
   .string()
-  .regex(/^\d+$/, 'must be a whole number')
+  .regex(/^\d+$/, 'must be a positive whole number')
   .transform(Number)
   .refine((n) => Number.isSafeInteger(n) && n >= 1, 'must be at least 1');
 
 /** A duration in seconds, fractions allowed (a short wait is handy in tests and scripts). */
 export const secondsSchema = z
   .string()
-  .regex(/^\d+(\.\d+)?$/, 'must be a number of seconds')
+  .regex(/^\d+(\.\d+)?$/, 'must be a positive number of seconds, such as 30 or 0.5')
   .transform(Number)
   .refine((n) => n > 0 && n <= 24 * 3600, 'must be more than 0 and at most 86400 seconds');
 

@@ -10,8 +10,18 @@ import type { ModelVersionsResult } from './models/versions';
 
 /** Where the command line writes; tests pass buffers, `main.ts` passes the process streams. */
 export interface CliStreams {
-  stdout: { write(chunk: string | Uint8Array): unknown };
-  stderr: { write(chunk: string | Uint8Array): unknown };
+  stdout: { write(chunk: string | Uint8Array): unknown; isTTY?: boolean; isFile?: boolean };
+  stderr: { write(chunk: string | Uint8Array): unknown; isTTY?: boolean };
+}
+
+/** How the human output is dressed: ANSI dim for secondary lines only where a person reads a terminal. */
+export interface OutputStyle {
+  color?: boolean;
+}
+
+/** Colour on stderr only when it is a terminal and neither `NO_COLOR` nor `TERM=dumb` asks otherwise. */
+export function wantsColor(streams: CliStreams, env: NodeJS.ProcessEnv): boolean {
+  return Boolean(streams.stderr.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
 /**
@@ -21,16 +31,23 @@ export interface CliStreams {
 export class Output {
   readonly json: boolean;
   private readonly streams: CliStreams;
+  private readonly color: boolean;
   private wroteResult = false;
 
-  constructor(streams: CliStreams, json: boolean) {
+  constructor(streams: CliStreams, json: boolean, style: OutputStyle = {}) {
     this.streams = streams;
     this.json = json;
+    this.color = Boolean(style.color);
   }
 
   /** A progress or diagnostic line, never mixed into the result. */
   log(message: string): void {
     this.streams.stderr.write(`${message}\n`);
+  }
+
+  /** A secondary progress line (something expected that was handled): dim on a terminal, plain elsewhere. */
+  note(message: string): void {
+    this.streams.stderr.write(this.color ? `\u001b[2m${message}\u001b[22m\n` : `${message}\n`);
   }
 
   /** Writes the command's result: the document itself with `--json`, else its human rendering. */
@@ -40,10 +57,16 @@ export class Output {
     else this.streams.stdout.write(human.endsWith('\n') || human === '' ? human : `${human}\n`);
   }
 
-  /** Writes raw bytes to stdout (an inference response body in human mode). */
+  /**
+   * Writes raw bytes to stdout (an inference response body in human mode). A terminal or a pipe gets a final
+   * newline when the body lacks one, so the prompt (or the next line a reader takes) starts on its own line;
+   * stdout redirected to a file gets the bytes exactly.
+   */
   bytes(body: Uint8Array): void {
     this.wroteResult = true;
     this.streams.stdout.write(body);
+    const endsInNewline = body.length > 0 && body[body.length - 1] === 0x0a;
+    if (!this.streams.stdout.isFile && body.length > 0 && !endsInNewline) this.streams.stdout.write('\n');
   }
 
   /**
@@ -157,7 +180,8 @@ export function renderList(result: ListModelsResult, options: { archives: boolea
     result.models,
     `(no models on endpoint ${result.endpoint})`,
   );
-  return `${table}model data: ${result.modelDataUrl} (${result.archives.length} archives)\n`;
+  const count = result.archives.length;
+  return `${table}model data: ${result.modelDataUrl} (${count} ${count === 1 ? 'archive' : 'archives'})\n`;
 }
 
 /** Human rendering of `versions`: newest first, the current one starred. */

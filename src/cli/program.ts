@@ -3,7 +3,8 @@ import { withoutCommand, type CommandHost, type VerbAction } from './command';
 import { checkGlobalOptions, createCliContext, type CliContext, type ContextFactory, type GlobalOptions } from './context';
 import { ExitCode, type ExitCodeValue } from './errors';
 import { toCliError } from './library-errors';
-import { Output, type CliStreams } from './output';
+import { Output, wantsColor, type CliStreams } from './output';
+import { settingOrigins } from './settings-origins';
 import { registerDeleteCommands } from './delete';
 import { registerModelsCommands } from './models';
 import { registerRunCommand } from './run';
@@ -14,15 +15,24 @@ export interface CliDependencies {
   env?: NodeJS.ProcessEnv;
   /** Replaces the real clients (tests point them at local servers). */
   createContext?: ContextFactory;
+  /** The user's interrupts (Ctrl-C); `main.ts` passes SIGINT, tests their own trigger. */
+  interrupts?: InterruptSource;
+}
+
+/** Something that tells listeners the user interrupted. */
+export interface InterruptSource {
+  /** Calls `listener` on each interrupt until the returned function is called. */
+  onInterrupt(listener: () => void): () => void;
 }
 
 export const EXIT_CODES_HELP = `
 Exit codes:
-  0  success
-  1  the operation failed or was refused (an artifact rejected, an execution failed, a resource in use)
-  2  usage error or bad input (the message names the input and the rule)
-  3  not found (endpoint, model, version, object, queue or state machine)
-  4  timed out waiting (the operation may still complete)`;
+  0    success
+  1    the operation failed or was refused (an artifact rejected, an execution failed, a resource in use)
+  2    usage error or bad input (the message names the input and the rule)
+  3    not found (endpoint, model, version, object, bucket, table, queue or state machine)
+  4    timed out waiting (the operation may still complete)
+  130  interrupted (Ctrl-C) while waiting (the operation goes on; the message says how to stop it)`;
 
 /**
  * Runs the command line on `args` (without the `node script` prefix) and resolves to the exit code.
@@ -40,7 +50,7 @@ export async function runCli(args: string[], deps: CliDependencies): Promise<Exi
       return async (...commanderArgs: unknown[]) => {
         const { args: verbArgs, command } = withoutCommand(commanderArgs);
         const globals = command.optsWithGlobals<GlobalOptions>();
-        const output = new Output(deps.streams, Boolean(globals.json));
+        const output = new Output(deps.streams, Boolean(globals.json), { color: wantsColor(deps.streams, env) });
         try {
           checkGlobalOptions(globals);
           let context: CliContext | undefined;
@@ -49,12 +59,21 @@ export async function runCli(args: string[], deps: CliDependencies): Promise<Exi
               context: () => (context ??= createContext({ ...globals, json: Boolean(globals.json) }, env)),
               output,
               globals,
+              interruptible: async (work) => {
+                const controller = new AbortController();
+                const unsubscribe = deps.interrupts?.onInterrupt(() => controller.abort()) ?? (() => undefined);
+                try {
+                  return await work(controller.signal);
+                } finally {
+                  unsubscribe();
+                }
+              },
             },
             ...(verbArgs as Args),
           );
           exitCode = code ?? ExitCode.Ok;
         } catch (error) {
-          exitCode = output.error(toCliError(error));
+          exitCode = output.error(toCliError(error, settingOrigins(globals, env)));
         }
       };
     },
@@ -88,7 +107,11 @@ export function buildProgram(host: CommandHost, streams: CliStreams): Command {
     .option('--json', 'print one JSON document on stdout (logs go to stderr)')
     .option('--stage <stage>', 'stage of the deployed stack (default: SMHOST_STAGE or dev)')
     .option('--region <region>', 'AWS region (default: AWS_REGION or us-east-1)')
-    .option('--endpoint-url <url>', 'send every request to this endpoint (default: AWS_ENDPOINT_URL*)')
+    .option(
+      '--endpoint-url <url>',
+      'send every request to this endpoint, such as the local stack (default: AWS_ENDPOINT_URL, or per service ' +
+        'AWS_ENDPOINT_URL_<SERVICE> such as AWS_ENDPOINT_URL_S3; unset: AWS itself)',
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({

@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { stackNames } from '../../src/aws/stack-names';
 import type { CliContext, ContextFactory } from '../../src/cli/context';
 import type { Registry } from '../../src/multimodel/registry';
-import { runCli } from '../../src/cli/program';
+import { runCli, type InterruptSource } from '../../src/cli/program';
 
 export interface Captured {
   stdout: () => string;
@@ -23,7 +23,13 @@ export interface Captured {
   };
 }
 
-export function captureStreams(): Captured {
+/** How the captured streams present themselves: a terminal on stderr, a file behind stdout. */
+export interface StreamKinds {
+  stderrIsTTY?: boolean;
+  stdoutIsFile?: boolean;
+}
+
+export function captureStreams(kinds: StreamKinds = {}): Captured {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const push = (into: Buffer[]) => (chunk: string | Uint8Array) => {
@@ -34,7 +40,10 @@ export function captureStreams(): Captured {
     stdout: () => Buffer.concat(out).toString('utf8'),
     stderr: () => Buffer.concat(err).toString('utf8'),
     stdoutBytes: () => Buffer.concat(out),
-    streams: { stdout: { write: push(out) }, stderr: { write: push(err) } },
+    streams: {
+      stdout: { write: push(out), ...(kinds.stdoutIsFile ? { isFile: true } : {}) },
+      stderr: { write: push(err), ...(kinds.stderrIsTTY ? { isTTY: true } : {}) },
+    },
   };
 }
 
@@ -81,9 +90,34 @@ export function mockedContext(registry: Registry) {
   return { context, factory, mocks, contextsCreated: () => created };
 }
 
+export interface RunOptions extends StreamKinds {
+  env?: NodeJS.ProcessEnv;
+  interrupts?: InterruptSource;
+}
+
 /** Runs the command line in-process with a context factory, capturing its output. */
-export async function run(args: string[], factory?: ContextFactory) {
-  const captured = captureStreams();
-  const code = await runCli(args, { streams: captured.streams, env: {}, ...(factory ? { createContext: factory } : {}) });
+export async function run(args: string[], factory?: ContextFactory, options: RunOptions = {}) {
+  const captured = captureStreams(options);
+  const code = await runCli(args, {
+    streams: captured.streams,
+    env: options.env ?? {},
+    ...(factory ? { createContext: factory } : {}),
+    ...(options.interrupts ? { interrupts: options.interrupts } : {}),
+  });
   return { code, ...captured };
+}
+
+/** An interrupt source the test fires itself, as a user pressing Ctrl-C. */
+export function manualInterrupts(): InterruptSource & { fire(): void; listening(): number } {
+  const listeners = new Set<() => void>();
+  return {
+    onInterrupt(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    fire: () => {
+      for (const listener of [...listeners]) listener();
+    },
+    listening: () => listeners.size,
+  };
 }

@@ -131,8 +131,11 @@ describe('Function: parseInput', () => {
     // Assess: refused, each naming its input
     expect(failure(() => parseInput(versionSchema, 'ABC', 'version')).message).toMatch(/^invalid version "ABC": must be 16 lowercase hex/);
     expect(failure(() => parseInput(positiveIntegerSchema, '0', '--keep')).message).toBe('invalid --keep "0": must be at least 1');
-    expect(failure(() => parseInput(positiveIntegerSchema, '-1', '--keep')).message).toBe('invalid --keep "-1": must be a whole number');
-    expect(failure(() => parseInput(secondsSchema, 'soon', '--timeout')).message).toMatch(/^invalid --timeout "soon": must be a number/);
+    expect(failure(() => parseInput(positiveIntegerSchema, '-1', '--keep')).message).toBe('invalid --keep "-1": must be a positive whole number');
+    expect(failure(() => parseInput(secondsSchema, 'soon', '--timeout')).message).toMatch(/^invalid --timeout "soon": must be a positive number/);
+    expect(failure(() => parseInput(secondsSchema, '-1', '--timeout')).message).toBe(
+      'invalid --timeout "-1": must be a positive number of seconds, such as 30 or 0.5',
+    );
     expect(failure(() => parseInput(secondsSchema, '0', '--timeout')).message).toMatch(/more than 0/);
     expect(failure(() => parseInput(jsonTextSchema, '{bad', '--data')).message).toBe('invalid --data "{bad": must be a JSON document');
     expect(failure(() => parseInput(mimeTypeSchema, 'json', '--accept')).message).toMatch(/must be a MIME type/);

@@ -9,7 +9,25 @@ describe('Function: runCli', () => {
     // Assess
     expect(result.code).toBe(0);
     expect(result.stdout()).toContain('Usage: smhost');
-    expect(result.stdout()).toContain('4  timed out waiting');
+    expect(result.stdout()).toContain('\n  4    timed out waiting');
+    expect(result.stdout()).toContain('\n  130  interrupted (Ctrl-C) while waiting (the operation goes on');
+    // Help wraps descriptions at the terminal's width: compare the words, not the line breaks.
+    expect(result.stdout().replace(/\s+/g, ' ')).toContain('AWS_ENDPOINT_URL, or per service AWS_ENDPOINT_URL_<SERVICE> such as AWS_ENDPOINT_URL_S3');
+    expect(result.stdout()).not.toContain('AWS_ENDPOINT_URL*');
+  });
+
+  it('shows option defaults as values, not quoted strings, and explains run --poll', async () => {
+    // Act
+    const add = await run(['models', 'add', '--help']);
+    const runHelp = await run(['run', '--help']);
+
+    // Assess: help wraps descriptions at the terminal's width, so words are compared, not line breaks
+    const [addText, runText] = [add.stdout(), runHelp.stdout()].map((text) => text.replace(/\s+/g, ' '));
+    expect(addText).toContain('(default: 600)');
+    expect(addText).not.toMatch(/default: "/);
+    expect(runText).toMatch(/--poll <seconds> with --wait: seconds between reads of the execution's history/);
+    expect(runText).toContain('(default: 2)');
+    expect(runText).toContain('Ctrl-C stops following (exit 130)');
   });
 
   it('lists every verb under "models --help"', async () => {

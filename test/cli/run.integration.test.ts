@@ -18,6 +18,7 @@ import type { LocalStepFunctions } from '../../src/local/stepfunctions';
 import { CREDENTIALS, ONNX_IMAGE, startStack, uploadIris, type TestStack } from '../local/sagemaker/support';
 import { startProjectStepFunctions } from '../local/stepfunctions/support';
 import { run, stubRegistry } from './fakes';
+import { runBin } from './run-bin';
 
 let sagemaker: TestStack;
 let local: LocalStepFunctions;
@@ -89,6 +90,8 @@ describe('Command: smhost run (local Step Functions, real state machine files, S
       expect(progress).toContain(state);
     }
     expect(progress).toContain('  endpoint iris-run: InService');
+    expect(progress).toContain('  FindEndpoint: endpoint iris-run does not exist yet (SageMaker.ValidationException), handled by its Catch');
+    expect(progress.filter((line) => /Exception/.test(line) && !/handled by its Catch|retrying/.test(line))).toEqual([]);
     expect(progress.at(-2)).toBe('succeeded');
     const endpoint = await sagemaker.sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'iris-run' }));
     expect(endpoint.EndpointStatus).toBe('InService');
@@ -127,7 +130,10 @@ describe('Command: smhost run (local Step Functions, real state machine files, S
     expect(refused.code).toBe(2);
     expect(refused.stderr()).toMatch(/^smhost: invalid --input ".*bad\.json": deploy-pipeline-model input is invalid: instanceType: /);
     expect(missing.code).toBe(3);
-    expect(missing.stderr()).toContain('smhost: no state machine is called "smhost-prod-deploy-pipeline-model"');
+    expect(missing.stderr()).toBe(
+      'smhost: no state machine smhost-prod-deploy-pipeline-model; the machines of this workflow that exist: ' +
+        'smhost-dev-deploy-pipeline-model (pick the stage with --stage)\n',
+    );
     expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine }))).executions?.length ?? 0).toBe(before);
     sfn.destroy();
   });
@@ -144,4 +150,55 @@ describe('Command: smhost run (local Step Functions, real state machine files, S
     expect(result.stderr()).toMatch(/smhost: execution still running after 1 s; stopped waiting \(it goes on: arn:aws:states:.*\)/);
     expect(result.stderr()).toContain('→ WaitForEndpoint');
   }, 30_000);
+
+  it('never starts another stage\'s machine: --stage prod with only dev deployed exits 3 and starts nothing', async () => {
+    // Prepare
+    const input = await inputFile('prod.json', pipelineInput('iris-prod', urls.classifier));
+    const machine = 'arn:aws:states:us-east-1:000000000000:stateMachine:smhost-dev-deploy-pipeline-model';
+    const sfn = factory({ json: false }, {}).clients.sfn;
+    const before = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine }))).executions?.length ?? 0;
+
+    // Act
+    const result = await run(['--stage', 'prod', 'run', 'deploy-pipeline-model', '--input', input, '--wait'], factory);
+
+    // Assess
+    expect(result.code).toBe(3);
+    expect(result.stderr()).toBe(
+      'smhost: no state machine smhost-prod-deploy-pipeline-model (workflow deploy-pipeline-model of stage "prod"); ' +
+        'the machines of this workflow that exist: smhost-dev-deploy-pipeline-model (pick the stage with --stage)\n',
+    );
+    expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine }))).executions?.length ?? 0).toBe(before);
+    sfn.destroy();
+  });
+
+  it('on Ctrl-C (SIGINT to the command) exits 130, printing the execution that goes on and how to stop it', async () => {
+    // Prepare: the first poll comes after 600 s, 6 real seconds at this time scale, so the execution is waiting.
+    const input = await inputFile('interrupted.json', { ...pipelineInput('iris-interrupted', urls.classifier), wait: { initialSeconds: 600, maxSeconds: 600, timeoutSeconds: 7200 } });
+    let signalled = false;
+
+    // Act
+    const result = await runBin(['run', 'deploy-pipeline-model', '--input', input, '--wait', '--poll', '0.1'], {
+      env: { AWS_ENDPOINT_URL: sfnUrl, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey },
+      onStderr: (stderr, child) => {
+        if (!signalled && stderr.includes('→ WaitForEndpoint')) {
+          signalled = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+
+    // Assess
+    expect(result.code, result.stderr).toBe(130);
+    const arn = /started (arn:aws:states:\S+)/.exec(result.stderr)?.[1];
+    expect(arn).toBeDefined();
+    expect(result.stderr).toContain(
+      `smhost: interrupted; stopped following the execution (it goes on: ${arn}; to stop it: aws stepfunctions stop-execution --execution-arn ${arn})`,
+    );
+    const sfn = factory({ json: false }, {}).clients.sfn;
+    const { executions } = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:smhost-dev-deploy-pipeline-model', statusFilter: 'RUNNING' }),
+    );
+    expect(executions?.map((e) => e.executionArn)).toContain(arn);
+    sfn.destroy();
+  }, 60_000);
 });

@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseExecutionName } from '../../src/cli/run';
 import { MINIMAL_INPUTS } from '../workflows/sample-inputs';
-import { mockedContext, run, stubRegistry } from './fakes';
+import { manualInterrupts, mockedContext, run, stubRegistry } from './fakes';
 
 const ACCOUNT = '123456789012';
 const machineArn = (name: string) => `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:${name}`;
@@ -29,6 +29,8 @@ beforeAll(async () => {
   await writeFile(deployInput, JSON.stringify(MINIMAL_INPUTS['deploy-pipeline-model']));
   await writeFile(badInput, JSON.stringify({ ...MINIMAL_INPUTS['deploy-pipeline-model'], containers: [{ image: '' }], colour: 'red' }));
   await writeFile(join(dir, 'not-json.json'), '{"endpointName": ');
+  await writeFile(join(dir, 'transform.json'), JSON.stringify(MINIMAL_INPUTS['batch-transform']));
+  await writeFile(join(dir, 'partial-transform.json'), JSON.stringify({ modelName: 'iris', instanceType: 'ml.m5.large' }));
 });
 
 afterAll(async () => {
@@ -167,18 +169,166 @@ describe('Command: smhost run', () => {
 
     // Assess
     expect(result.code).toBe(4);
-    expect(result.stderr()).toContain(`smhost: execution still running after 0.2 s; stopped waiting (it goes on: ${EXECUTION})`);
+    expect(result.stderr()).toContain(
+      `smhost: execution still running after 0.2 s; stopped waiting (it goes on: ${EXECUTION}; ` +
+        `to stop it: aws stepfunctions stop-execution --execution-arn ${EXECUTION})`,
+    );
     expect(fakes.sfn.commandCalls(GetExecutionHistoryCommand).length).toBeGreaterThan(1);
   });
 
-  it('exits 3 when no state machine has the name', async () => {
+  it('exits 3 when no state machine has the name, and never takes one that merely ends in it', async () => {
     // Act
     const unknown = await run(['run', 'no-such-machine', '--input', deployInput], fakes.factory);
+    const suffix = await run(['run', 'report', '--input', deployInput], fakes.factory);
 
     // Assess
-    expect(unknown.code).toBe(3);
-    expect(unknown.stderr()).toContain('smhost: no state machine is called "no-such-machine" or ends in "-no-such-machine"');
+    expect([unknown.code, suffix.code]).toEqual([3, 3]);
+    expect(unknown.stderr()).toBe('smhost: no state machine no-such-machine\n');
+    expect(suffix.stderr()).toBe(
+      'smhost: no state machine report; the machines of this workflow that exist: nightly-report (pick the stage with --stage)\n',
+    );
     expect(fakes.sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it("exits 3 when the stage's state machine is missing, naming it and the stages' machines that exist, and starts none", async () => {
+    // Act
+    const result = await run(['--stage', 'prod', 'run', 'batch-transform', '--input', join(dir, 'transform.json'), '--json'], fakes.factory);
+
+    // Assess
+    expect(result.code).toBe(3);
+    expect(result.stderr()).toBe(
+      'smhost: no state machine smhost-prod-batch-transform (workflow batch-transform of stage "prod"); ' +
+        'the machines of this workflow that exist: smhost-dev-batch-transform (pick the stage with --stage)\n',
+    );
+    expect(JSON.parse(result.stdout()).error).toMatchObject({
+      name: 'StateMachineMissingError',
+      exitCode: 3,
+      stateMachine: 'smhost-prod-batch-transform',
+      existing: ['smhost-dev-batch-transform'],
+    });
+    expect(fakes.sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('starts a state machine given by its ARN', async () => {
+    // Act
+    const result = await run(['run', machineArn('smhost-prod-deploy-pipeline-model'), '--input', deployInput], fakes.factory);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(fakes.sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.stateMachineArn).toBe(machineArn('smhost-prod-deploy-pipeline-model'));
+  });
+
+  it('prints failed tasks a Retry or Catch handled as handled (dim on a terminal), and an uncaught one as the failure', async () => {
+    // Prepare: a first deployment (the endpoint it looks for is missing, caught), a throttled poll (retried),
+    // then a conditional write nothing catches.
+    fakes.sfn.on(GetExecutionHistoryCommand).resolves(
+      history(
+        { id: 1, type: 'ExecutionStarted' },
+        { id: 2, previousEventId: 1, type: 'TaskStateEntered', stateEnteredEventDetails: { name: 'FindEndpoint' } },
+        { id: 3, previousEventId: 2, type: 'TaskScheduled' },
+        {
+          id: 4,
+          previousEventId: 3,
+          type: 'TaskFailed',
+          taskFailedEventDetails: {
+            resourceType: 'aws-sdk:sagemaker',
+            resource: 'describeEndpoint',
+            error: 'SageMaker.ValidationException',
+            cause: 'Could not find endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/iris-pipeline". (Service: SageMaker, Status Code: 400, Request ID: 7c3f)',
+          },
+        },
+        { id: 5, previousEventId: 4, type: 'TaskStateExited', stateExitedEventDetails: { name: 'FindEndpoint' } },
+        { id: 6, previousEventId: 5, type: 'TaskStateEntered', stateEnteredEventDetails: { name: 'DescribeEndpoint' } },
+        { id: 7, previousEventId: 6, type: 'TaskScheduled' },
+        {
+          id: 8,
+          previousEventId: 7,
+          type: 'TaskFailed',
+          taskFailedEventDetails: { resourceType: 'aws-sdk:sagemaker', resource: 'describeEndpoint', error: 'SageMaker.ThrottlingException', cause: 'Rate exceeded (Service: SageMaker, Status Code: 400, Request ID: 1)' },
+        },
+        { id: 9, previousEventId: 8, type: 'TaskScheduled' },
+        { id: 10, previousEventId: 9, type: 'TaskSucceeded', taskSucceededEventDetails: { resourceType: 'aws-sdk:sagemaker', resource: 'describeEndpoint', output: '{"EndpointName":"iris-pipeline","EndpointStatus":"InService"}' } },
+        { id: 11, previousEventId: 10, type: 'TaskStateExited', stateExitedEventDetails: { name: 'DescribeEndpoint' } },
+        { id: 12, previousEventId: 11, type: 'TaskStateEntered', stateEnteredEventDetails: { name: 'RecordEndpoint' } },
+        { id: 13, previousEventId: 12, type: 'TaskScheduled' },
+        {
+          id: 14,
+          previousEventId: 13,
+          type: 'TaskFailed',
+          taskFailedEventDetails: { resourceType: 'aws-sdk:dynamodb', resource: 'putItem', error: 'DynamoDB.AccessDeniedException', cause: 'not authorized to perform dynamodb:PutItem' },
+        },
+        { id: 15, previousEventId: 14, type: 'ExecutionFailed', executionFailedEventDetails: { error: 'DynamoDB.AccessDeniedException', cause: 'not authorized to perform dynamodb:PutItem' } },
+      ),
+    );
+
+    // Act
+    const plain = await run(['run', 'deploy-pipeline-model', '--input', deployInput, '--wait'], fakes.factory);
+    const terminal = await run(['run', 'deploy-pipeline-model', '--input', deployInput, '--wait'], fakes.factory, { stderrIsTTY: true });
+    const noColor = await run(['run', 'deploy-pipeline-model', '--input', deployInput, '--wait'], fakes.factory, { stderrIsTTY: true, env: { NO_COLOR: '1' } });
+
+    // Assess
+    expect(plain.code).toBe(1);
+    expect(plain.stderr().split('\n')).toEqual([
+      `started ${EXECUTION}`,
+      '→ FindEndpoint',
+      '  FindEndpoint: endpoint iris-pipeline does not exist yet (SageMaker.ValidationException), handled by its Catch',
+      '→ DescribeEndpoint',
+      '  DescribeEndpoint: Rate exceeded (SageMaker.ThrottlingException), retrying',
+      '  endpoint iris-pipeline: InService',
+      '→ RecordEndpoint',
+      '  RecordEndpoint failed: DynamoDB.AccessDeniedException: not authorized to perform dynamodb:PutItem',
+      'failed: DynamoDB.AccessDeniedException: not authorized to perform dynamodb:PutItem',
+      'smhost: execution failed: DynamoDB.AccessDeniedException: not authorized to perform dynamodb:PutItem',
+      '',
+    ]);
+    expect(terminal.stderr()).toContain(
+      '\u001b[2m  FindEndpoint: endpoint iris-pipeline does not exist yet (SageMaker.ValidationException), handled by its Catch\u001b[22m\n',
+    );
+    expect(terminal.stderr()).toContain('\n  RecordEndpoint failed: DynamoDB.AccessDeniedException');
+    expect(terminal.stderr().match(/\u001b\[2m/g)).toHaveLength(2);
+    expect(noColor.stderr()).toBe(plain.stderr());
+  });
+
+  it('on Ctrl-C while following, exits 130 saying the execution goes on and how to stop it', async () => {
+    // Prepare
+    const interrupts = manualInterrupts();
+    fakes.sfn.on(GetExecutionHistoryCommand).callsFake(async () => {
+      interrupts.fire();
+      return history({ id: 1, type: 'ExecutionStarted' }, { id: 2, previousEventId: 1, type: 'TaskStateEntered', stateEnteredEventDetails: { name: 'WaitForEndpoint' } });
+    });
+
+    // Act
+    const result = await run(
+      ['--endpoint-url', 'http://127.0.0.1:4566', 'run', 'deploy-pipeline-model', '--input', deployInput, '--wait', '--poll', '30', '--json'],
+      fakes.factory,
+      { interrupts },
+    );
+
+    // Assess
+    expect(result.code).toBe(130);
+    const stop = `aws stepfunctions stop-execution --execution-arn ${EXECUTION} --endpoint-url http://127.0.0.1:4566`;
+    expect(result.stderr()).toContain(`smhost: interrupted; stopped following the execution (it goes on: ${EXECUTION}; to stop it: ${stop})`);
+    expect(JSON.parse(result.stdout()).error).toMatchObject({ name: 'InterruptedError', exitCode: 130, executionArn: EXECUTION });
+    expect(fakes.sfn.commandCalls(GetExecutionHistoryCommand)).toHaveLength(1);
+    expect(interrupts.listening()).toBe(0);
+  });
+
+  it('listens for Ctrl-C only while following an execution', async () => {
+    // Prepare
+    const interrupts = manualInterrupts();
+    let listeningDuringStart = -1;
+    fakes.sfn.on(StartExecutionCommand).callsFake(async () => {
+      listeningDuringStart = interrupts.listening();
+      return { executionArn: EXECUTION, startDate: new Date() };
+    });
+
+    // Act
+    const result = await run(['run', 'deploy-pipeline-model', '--input', deployInput], fakes.factory, { interrupts });
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(listeningDuringStart).toBe(0);
+    expect(interrupts.listening()).toBe(0);
   });
 
   it('exits 2 naming every bad field of the input, before calling Step Functions', async () => {
@@ -208,23 +358,38 @@ describe('Command: smhost run', () => {
       run(['run', 'deploy-pipeline-model', '--input', dir], fakes.factory),
       run(['run', 'deploy-pipeline-model', '--input', deployInput, '--timeout', '60'], fakes.factory),
       run(['run', 'deploy-pipeline-model', '--input', deployInput, '--wait', '--timeout', 'soon'], fakes.factory),
+      run(['run', 'deploy-pipeline-model', '--input', deployInput, '--wait', '--timeout', '-1'], fakes.factory),
       run(['run', 'deploy-pipeline-model', '--input', deployInput, '--name', 'ci run/42'], fakes.factory),
       run(['run', ' ', '--input', deployInput], fakes.factory),
     ]);
 
     // Assess
-    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2, 2, 2, 2, 2, 2]);
     expect(results.map((r) => r.stderr().trim())).toEqual([
       'smhost: invalid --input: is required: the JSON file with the execution input',
       `smhost: invalid --input ${JSON.stringify(join(dir, 'missing.json'))}: no such file`,
       expect.stringMatching(/^smhost: invalid --input ".*not-json\.json": is not a JSON document \(/),
       `smhost: invalid --input ${JSON.stringify(dir)}: is a directory, not a JSON file`,
       'smhost: invalid --timeout: needs --wait (it bounds the wait)',
-      'smhost: invalid --timeout "soon": must be a number of seconds',
+      'smhost: invalid --timeout "soon": must be a positive number of seconds, such as 30 or 0.5',
+      'smhost: invalid --timeout "-1": must be a positive number of seconds, such as 30 or 0.5',
       'smhost: invalid --name "ci run/42": must not contain " " (no whitespace, brackets, wildcards, control characters or any of " # % \\ ^ | ~ ` $ & , ; : /)',
       'smhost: invalid state-machine: must not be empty',
     ]);
     expect(fakes.sfn.calls()).toHaveLength(0);
+  });
+
+  it('says "is required" for a field the input lacks', async () => {
+    // Act
+    const result = await run(['run', 'batch-transform', '--input', join(dir, 'partial-transform.json'), '--json'], fakes.factory);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr()).toMatch(/^smhost: invalid --input ".*partial-transform\.json": batch-transform input is invalid: data: is required; outputPath: is required\n$/);
+    expect(JSON.parse(result.stdout()).error.problems).toEqual([
+      { field: 'data', message: 'is required' },
+      { field: 'outputPath', message: 'is required' },
+    ]);
   });
 
   it('exits 1 when the execution name is taken by an ended execution or another input', async () => {

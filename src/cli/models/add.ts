@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Command } from 'commander';
 import { incomingKeyOf, sampleKeyOf } from '../../multimodel/layout';
 import { normalizeETag, type Registry, type UploadOutcome } from '../../multimodel/registry';
 import type { CommandHost } from '../command';
 import { ExitCode, InvalidInputError } from '../errors';
+import { endpointKind, type EndpointKind } from './endpoint-kind';
 import {
   CLI_LAYOUT,
   checkModelNameForAdd,
@@ -35,12 +37,16 @@ export interface AddModelInput {
   /** Wait for the registration outcome (default true). */
   wait?: boolean;
   timeoutMs?: number;
+  /** Upload even to an endpoint that exists and is not multi-model. */
+  force?: boolean;
 }
 
 export interface AddModelDependencies {
   s3: S3Client;
   registry: Registry;
   bucket: string;
+  /** When given, the endpoint is checked before anything is uploaded (see {@link endpointKind}). */
+  sagemaker?: SageMakerClient;
   log?: (message: string) => void;
   /** Passed to the wait, for tests. */
   sleep?: (ms: number) => Promise<void>;
@@ -61,7 +67,8 @@ export interface AddModelResult {
 
 /**
  * Adds a model to a multi-model endpoint the way `MultiDataModel.add_model` does, but through the drop
- * zone: the optional sample first (so registration finds it), then the artifact (a local file is
+ * zone: the endpoint checked first (a missing one is reported, one that is not multi-model refused unless
+ * `force`), then the optional sample (so registration finds it), then the artifact (a local file is
  * uploaded, streaming; an `s3://` object is copied server-side), then the registration outcome of that
  * very object (its key and ETag) is awaited.
  */
@@ -70,6 +77,9 @@ export async function addModel(deps: AddModelDependencies, input: AddModelInput)
   const key = incomingKeyOf(CLI_LAYOUT.incomingPrefix, input.endpoint, input.model);
   const sample = input.samplePath ? await readSample(input.samplePath) : undefined;
   if (input.source.kind === 'file') await fileSize(input.source.path, 'file');
+  if (deps.sagemaker) {
+    reportEndpointKind(await endpointKind(deps.sagemaker, input.endpoint), input.endpoint, Boolean(input.force), log);
+  }
 
   let sampleKey: string | undefined;
   if (sample) {
@@ -202,7 +212,41 @@ export function addExitCode(result: AddModelResult): 0 | 1 {
   return outcome.versionStatus === 'failed' ? ExitCode.Failed : ExitCode.Ok;
 }
 
-/** `smhost models add <endpoint> <model> <file|s3://bucket/key> [--sample file.json] [--timeout s] [--no-wait]` */
+/** The endpoint exists and serves one model or a pipeline: SageMaker would refuse every `TargetModel` sent to it. */
+export class NotMultiModelEndpointError extends InvalidInputError {
+  constructor(endpoint: string, what: string) {
+    super(
+      `endpoint "${endpoint}"`,
+      `is not a multi-model endpoint (${what}); models are added only to multi-model endpoints, since SageMaker ` +
+        'refuses TargetModel elsewhere (nothing was uploaded; --force uploads anyway, e.g. before the endpoint is redeployed as multi-model)',
+    );
+  }
+}
+
+/**
+ * Says on stderr what the endpoint check found before anything is uploaded, or refuses an endpoint that is
+ * not multi-model unless `force`.
+ */
+export function reportEndpointKind(kind: EndpointKind, endpoint: string, force: boolean, log: (line: string) => void): void {
+  switch (kind.kind) {
+    case 'multi-model':
+      return;
+    case 'missing':
+      log(
+        `warning: endpoint "${endpoint}" not found; the model is registered now and served once a multi-model ` +
+          'endpoint of that name is deployed',
+      );
+      return;
+    case 'not-multi-model':
+      if (!force) throw new NotMultiModelEndpointError(endpoint, kind.what);
+      log(`warning: endpoint "${endpoint}" is not multi-model (${kind.what}); uploading anyway (--force)`);
+      return;
+    case 'unknown':
+      log(`warning: could not check endpoint "${endpoint}" (${kind.reason}); uploading anyway`);
+  }
+}
+
+/** `smhost models add <endpoint> <model> <file|s3://bucket/key> [--sample file.json] [--timeout s] [--no-wait] [--force]` */
 export function registerAddCommand(models: Command, host: CommandHost): void {
   models
     .command('add')
@@ -211,18 +255,26 @@ export function registerAddCommand(models: Command, host: CommandHost): void {
     .argument('<model>', 'model name (may contain "/"), without .tar.gz')
     .argument('<source>', 'local .tar.gz file, or s3://bucket/key to copy server-side')
     .option('--sample <file>', 'JSON payload used to warm the model up, uploaded beside the artifact first')
-    .option('--timeout <seconds>', 'how long to wait for the registration outcome', String(DEFAULT_ADD_TIMEOUT_SECONDS))
+    .option('--timeout <seconds>', `how long to wait for the registration outcome (default: ${DEFAULT_ADD_TIMEOUT_SECONDS})`)
     .option('--no-wait', 'upload only, do not wait for the registration outcome')
+    .option('--force', 'upload even when the endpoint exists and is not multi-model (e.g. before it is redeployed as one)')
     .action(
       host.run(async ({ context, output }, endpoint: string, model: string, source: string, opts: AddOptions) => {
         const names = parseEndpointAndModel(endpoint, model);
         checkModelNameForAdd(names.model);
         const artifact = parseArtifactSource(source);
-        const timeoutSeconds = parseInput(secondsSchema, opts.timeout, '--timeout');
+        const timeoutSeconds = parseInput(secondsSchema, opts.timeout ?? String(DEFAULT_ADD_TIMEOUT_SECONDS), '--timeout');
         const ctx = context();
         const result = await addModel(
-          { s3: ctx.clients.s3, registry: ctx.registry, bucket: await ctx.bucket(), log: (m) => output.log(m) },
           {
+            s3: ctx.clients.s3,
+            registry: ctx.registry,
+            bucket: await ctx.bucket(),
+            sagemaker: ctx.clients.sagemaker,
+            log: (m) => output.log(m),
+          },
+          {
+            force: Boolean(opts.force),
             ...names,
             source: artifact,
             ...(opts.sample ? { samplePath: opts.sample } : {}),
@@ -240,8 +292,9 @@ export function registerAddCommand(models: Command, host: CommandHost): void {
 
 interface AddOptions {
   sample?: string;
-  timeout: string;
+  timeout?: string;
   wait: boolean;
+  force?: boolean;
 }
 
 function describeRefusal(outcome: UploadOutcome | undefined): string {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { Command } from 'commander';
@@ -151,6 +151,17 @@ interface InvokeOptions {
   data?: string;
   contentType?: string;
   accept?: string;
+  output?: string;
+}
+
+/** Writes the response body to `path` exactly as received, naming the option when the file cannot be written. */
+export async function writeResponseBody(path: string, body: Uint8Array): Promise<void> {
+  try {
+    await writeFile(path, body);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new InvalidInputError(`--output ${JSON.stringify(path)}`, `cannot be written (${code ?? (error as Error).message})`);
+  }
 }
 
 /** `smhost models invoke <endpoint> <model> [--body file | --data json] [--content-type t] [--accept t]` */
@@ -164,6 +175,7 @@ export function registerInvokeCommand(models: Command, host: CommandHost): void 
     .option('--data <json>', 'request body given inline (JSON)')
     .option('--content-type <type>', 'request content type (default: by --body extension, application/json for --data)')
     .option('--accept <type>', 'response content type wanted')
+    .option('--output <file>', 'write the response body to this file, byte for byte, instead of stdout')
     .action(
       host.run(async ({ context, output }, endpoint: string, model: string, opts: InvokeOptions) => {
         const names = parseEndpointAndModel(endpoint, model);
@@ -175,7 +187,12 @@ export function registerInvokeCommand(models: Command, host: CommandHost): void 
           { ...names, ...request, ...(accept ? { accept } : {}) },
         );
         output.log(`invoked ${result.targetModel} on ${result.endpoint} (${result.invokedProductionVariant ?? '?'})`);
-        if (output.json) output.result(invokeEnvelope(result), '');
+        if (opts.output !== undefined) {
+          await writeResponseBody(opts.output, result.body);
+          const { body, ...described } = result;
+          output.log(`wrote ${body.length} bytes to ${opts.output}`);
+          output.result({ ...described, outputFile: opts.output, bytes: body.length }, '');
+        } else if (output.json) output.result(invokeEnvelope(result), '');
         else renderInvoke(output, result);
       }),
     );

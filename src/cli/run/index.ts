@@ -1,26 +1,31 @@
 /**
- * `smhost run <state machine> --input file.json [--wait] [--timeout s] [--name exec]`: the command CI runs.
- * The input is validated locally with the workflow's schema before anything is called; the state machine is
- * found by name (the stack's own, `<service>-<stage>-<workflow>`, first); with `--wait` the execution is
- * followed state by state until it ends. The exit code tells CI what happened.
+ * `smhost run <state machine> --input file.json [--wait] [--timeout s] [--poll s] [--name exec]`: the command
+ * CI runs. The input is validated locally with the workflow's schema before anything is called; a workflow
+ * name means the machine of the command's stage and no other (state-machine-lookup.ts); with `--wait` the
+ * execution is followed state by state until it ends, `--timeout` passes or the user interrupts. The exit code
+ * tells CI what happened.
  */
 import { readFile } from 'node:fs/promises';
-import type { SFNClient } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { errorName } from '../../aws/errors';
-import { type ExecutionOutcome, findStateMachine, runExecution, StateMachineNotFoundError } from '../../workflows/run-execution';
 import { type InputProblem, parseWorkflowInput, WORKFLOW_NAMES, WorkflowInputError } from '../../workflows/workflow-schemas';
 import type { CommandHost } from '../command';
-import { CliError, ExitCode, InvalidInputError, NotFoundError, OperationFailedError, WaitTimeoutError } from '../errors';
+import { CliError, ExitCode, InterruptedError, InvalidInputError, NotFoundError, OperationFailedError, WaitTimeoutError } from '../errors';
 import { parseInput, secondsSchema } from '../inputs';
-import { formatFields } from '../output';
+import { formatFields, type Output } from '../output';
+import { followExecution, type FollowOutcome } from './follow-execution';
+import { problemsInPlainWords } from './input-problems';
+import { resolveStateMachine } from './state-machine-lookup';
 
 /** The input file breaks the workflow's schema; nothing was started. */
 export class WorkflowInputRefusedError extends CliError {
-  constructor(file: string, error: WorkflowInputError) {
-    super(`invalid --input ${JSON.stringify(file)}: ${error.message}`, ExitCode.Usage, {
+  constructor(file: string, workflow: string, error: WorkflowInputError, input: unknown) {
+    const problems: InputProblem[] = problemsInPlainWords(input, error.problems);
+    const listed = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+    super(`invalid --input ${JSON.stringify(file)}: ${workflow} input is invalid: ${listed}`, ExitCode.Usage, {
       input: '--input',
-      problems: error.problems satisfies InputProblem[],
+      problems,
     });
   }
 }
@@ -80,24 +85,12 @@ export async function readInputFile(path: string): Promise<unknown> {
   }
 }
 
-/** The project workflow a state machine name stands for (`batch-transform`, `smhost-dev-batch-transform`). */
+/**
+ * The project workflow a state machine name (or ARN) stands for (`batch-transform`, `smhost-dev-batch-transform`),
+ * whose schema the input must pass.
+ */
 export function workflowPart(name: string): (typeof WORKFLOW_NAMES)[number] | undefined {
   return WORKFLOW_NAMES.find((workflow) => name === workflow || name.endsWith(`-${workflow}`));
-}
-
-/**
- * The name to start: `<service>-<stage>-<name>` when that state machine exists (so `--stage` picks the stack
- * when several share the account), else the name as given.
- */
-export async function stageQualifiedName(sfn: SFNClient, name: string, prefix: string): Promise<string> {
-  if (name.startsWith(prefix)) return name;
-  try {
-    await findStateMachine(sfn, `${prefix}${name}`);
-    return `${prefix}${name}`;
-  } catch (error) {
-    if (error instanceof StateMachineNotFoundError) return name;
-    throw error;
-  }
 }
 
 function renderRun(result: RunResult): string {
@@ -109,18 +102,27 @@ function renderRun(result: RunResult): string {
   return result.output === undefined ? fields : `${fields}output:\n${JSON.stringify(result.output, null, 2)}\n`;
 }
 
+/** How to stop an execution the command stopped following, as a command the user can paste. */
+export function stopCommand(executionArn: string, endpointUrl: string | undefined): string {
+  return `aws stepfunctions stop-execution --execution-arn ${executionArn}${endpointUrl ? ` --endpoint-url ${endpointUrl}` : ''}`;
+}
+
 /** Turns an outcome that is not a success into the error (and exit code) CI sees. */
-function outcomeError(outcome: ExecutionOutcome, timeoutSeconds: number | undefined): CliError | undefined {
-  const details = { executionArn: outcome.executionArn, status: outcome.status };
+function outcomeError(
+  outcome: FollowOutcome,
+  executionArn: string,
+  timeoutSeconds: number | undefined,
+  endpointUrl: string | undefined,
+): CliError | undefined {
+  const details = { executionArn, status: outcome.status };
+  const goesOn = `it goes on: ${executionArn}; to stop it: ${stopCommand(executionArn, endpointUrl)}`;
   switch (outcome.status) {
-    case 'STARTED':
     case 'SUCCEEDED':
       return undefined;
     case 'STILL_RUNNING':
-      return new WaitTimeoutError(
-        `execution still running after ${timeoutSeconds} s; stopped waiting (it goes on: ${outcome.executionArn})`,
-        details,
-      );
+      return new WaitTimeoutError(`execution still running after ${timeoutSeconds} s; stopped waiting (${goesOn})`, details);
+    case 'INTERRUPTED':
+      return new InterruptedError(`interrupted; stopped following the execution (${goesOn})`, details);
     default: {
       const what = outcome.status === 'TIMED_OUT' ? 'timed out' : outcome.status === 'ABORTED' ? 'was aborted' : 'failed';
       const reason = [outcome.error, outcome.cause].filter((part) => part !== undefined && part !== '').join(': ');
@@ -133,19 +135,33 @@ function outcomeError(outcome: ExecutionOutcome, timeoutSeconds: number | undefi
   }
 }
 
-/** `smhost run <state machine> --input <file> [--wait] [--timeout <s>] [--name <execution>]` */
+/** Prints a progress line: handled failures as secondary lines, the rest as they are. */
+function progress(output: Output) {
+  return (line: { kind: string; text: string }) => (line.kind === 'handled' ? output.note(line.text) : output.log(line.text));
+}
+
+/** `smhost run <state machine> --input <file> [--wait] [--timeout <s>] [--poll <s>] [--name <execution>]` */
 export function registerRunCommand(program: Command, host: CommandHost): void {
   program
     .command('run')
     .description('start a state machine with an input validated first; with --wait, follow it to the end (for CI)')
-    .argument('<state-machine>', `a workflow (${WORKFLOW_NAMES.join(', ')}) or a full state machine name`)
+    .argument(
+      '<state-machine>',
+      `a workflow (${WORKFLOW_NAMES.join(', ')}), meaning the machine of --stage (<service>-<stage>-<workflow>), ` +
+        'or a full state machine name or ARN',
+    )
     .option('--input <file>', 'JSON file with the execution input')
     .option('--wait', 'follow the execution until it ends; the exit code says how it ended')
     .option('--timeout <seconds>', 'with --wait: stop following after this long (exit 4; the execution goes on)')
+    .option('--poll <seconds>', `with --wait: seconds between reads of the execution's history, i.e. how often progress lines appear (default: ${DEFAULT_POLL_SECONDS})`)
     .option('--name <execution>', 'execution name (unique per state machine; the same name and input while it runs follows that execution)')
-    .option('--poll <seconds>', `with --wait: pause between history reads (default ${DEFAULT_POLL_SECONDS})`)
+    .addHelpText(
+      'after',
+      '\nWith --wait, Ctrl-C stops following (exit 130) and prints how to stop the execution, which goes on.\n' +
+        'A failed task that a Retry or Catch handles is shown as handled (dim on a terminal), not as an error.',
+    )
     .action(
-      host.run(async ({ context, output }, stateMachine: string, opts: RunCommandOptions) => {
+      host.run(async ({ context, output, globals, interruptible }, stateMachine: string, opts: RunCommandOptions) => {
         if (stateMachine.trim() === '') throw new InvalidInputError('state-machine', 'must not be empty');
         if (opts.input === undefined) throw new InvalidInputError('--input', 'is required: the JSON file with the execution input');
         if (opts.timeout !== undefined && !opts.wait) throw new InvalidInputError('--timeout', 'needs --wait (it bounds the wait)');
@@ -160,30 +176,24 @@ export function registerRunCommand(program: Command, host: CommandHost): void {
         try {
           if (workflow !== undefined) parseWorkflowInput(workflow, input);
         } catch (error) {
-          if (error instanceof WorkflowInputError) throw new WorkflowInputRefusedError(opts.input, error);
+          if (error instanceof WorkflowInputError) throw new WorkflowInputRefusedError(opts.input, workflow!, error, input);
           throw error;
         }
 
         const ctx = context();
         const sfn = ctx.clients.sfn;
-        let outcome: ExecutionOutcome;
+        const machine = await resolveStateMachine(sfn, stateMachine, { service: ctx.names.service, stage: ctx.names.stage });
+        let executionArn: string;
         try {
-          const name = await stageQualifiedName(sfn, stateMachine, `${ctx.names.service}-${ctx.names.stage}-`);
-          outcome = await runExecution(
-            sfn,
-            {
-              stateMachine: name,
-              input,
-              wait: Boolean(opts.wait),
-              ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
-              ...(executionName !== undefined ? { executionName } : {}),
-              pollIntervalMs: pollSeconds * 1000,
-            },
-            (line) => output.log(line),
+          const started = await sfn.send(
+            new StartExecutionCommand({
+              stateMachineArn: machine.arn,
+              input: JSON.stringify(input),
+              ...(executionName !== undefined ? { name: executionName } : {}),
+            }),
           );
+          executionArn = started.executionArn!;
         } catch (error) {
-          if (error instanceof StateMachineNotFoundError) throw new NotFoundError(error.message, { stateMachine });
-          if (error instanceof WorkflowInputError) throw new WorkflowInputRefusedError(opts.input, error);
           if (errorName(error) === 'ExecutionAlreadyExists') {
             throw new OperationFailedError(
               // Step Functions reattaches to a running execution of the same name and input; it refuses a name
@@ -192,17 +202,30 @@ export function registerRunCommand(program: Command, host: CommandHost): void {
               { executionName },
             );
           }
-          if (errorName(error) === 'StateMachineDoesNotExist') throw new NotFoundError((error as Error).message, { stateMachine });
+          if (errorName(error) === 'StateMachineDoesNotExist') throw new NotFoundError((error as Error).message, { stateMachine: machine.name });
           throw error;
         }
-        const failure = outcomeError(outcome, timeoutSeconds);
-        if (failure) throw failure;
-        const result: RunResult = {
-          status: outcome.status as RunResult['status'],
-          stateMachineArn: outcome.stateMachineArn,
-          executionArn: outcome.executionArn,
-          ...(outcome.output !== undefined ? { output: outcome.output } : {}),
-        };
+        output.log(`started ${executionArn}`);
+
+        let result: RunResult = { status: 'STARTED', stateMachineArn: machine.arn, executionArn };
+        if (opts.wait) {
+          const outcome = await interruptible((signal) =>
+            followExecution(
+              sfn,
+              {
+                executionArn,
+                pollIntervalMs: pollSeconds * 1000,
+                signal,
+                ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}),
+              },
+              progress(output),
+            ),
+          );
+          const failure = outcomeError(outcome, executionArn, timeoutSeconds, globals.endpointUrl);
+          if (failure) throw failure;
+          const ended = outcome.status === 'SUCCEEDED' ? outcome.output : undefined;
+          result = { status: 'SUCCEEDED', stateMachineArn: machine.arn, executionArn, ...(ended !== undefined ? { output: ended } : {}) };
+        }
         output.result(result, renderRun(result));
       }),
     );

@@ -2,6 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand } from '@aws-sdk/client-sagemaker';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addExitCode, parseArtifactSource, type AddModelResult } from '../../../src/cli/models/add';
 import type { UploadOutcome } from '../../../src/multimodel/registry';
@@ -31,7 +33,14 @@ function outcome(fields: Partial<UploadOutcome>): UploadOutcome {
   };
 }
 
-/** A context whose S3 accepts the uploads and whose registry answers `findUpload` from a list. */
+function sdkError(name: string, message: string) {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
+}
+
+/**
+ * A context whose S3 accepts the uploads, whose registry answers `findUpload` from a list, and whose SageMaker
+ * knows ep1 as a multi-model endpoint (DescribeEndpoint → DescribeEndpointConfig → DescribeModel).
+ */
 function setUp(answers: (UploadOutcome | undefined)[]) {
   const calls: string[] = [];
   const registry = stubRegistry({
@@ -46,7 +55,11 @@ function setUp(answers: (UploadOutcome | undefined)[]) {
     return { ETag: `"${MD5_OF_ARTIFACT}"` };
   });
   fake.mocks.s3.on(HeadObjectCommand).resolves({ ETag: `"${MD5_OF_ARTIFACT}"`, ContentLength: 5, LastModified: new Date() });
-  return { ...fake, calls };
+  const sagemaker = mockClient(fake.context.clients.sagemaker);
+  sagemaker.on(DescribeEndpointCommand, { EndpointName: 'ep1' }).resolves({ EndpointName: 'ep1', EndpointConfigName: 'ep1-cfg', EndpointStatus: 'InService' });
+  sagemaker.on(DescribeEndpointConfigCommand, { EndpointConfigName: 'ep1-cfg' }).resolves({ ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'ep1-model' }] });
+  sagemaker.on(DescribeModelCommand, { ModelName: 'ep1-model' }).resolves({ PrimaryContainer: { Image: 'onnx', Mode: 'MultiModel' } });
+  return { ...fake, calls, sagemaker };
 }
 
 describe('Command: smhost models add', () => {
@@ -118,9 +131,87 @@ describe('Command: smhost models add', () => {
     });
   });
 
+  it('checks a multi-model endpoint silently', async () => {
+    // Prepare
+    const { factory, sagemaker } = setUp([undefined, outcome({ version: '0123456789abcdef', current: true, versionStatus: 'verified' })]);
+
+    // Act
+    const result = await run(['models', 'add', 'ep1', 'm1', artifact], factory);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stderr()).not.toContain('warning');
+    expect(sagemaker.commandCalls(DescribeModelCommand)).toHaveLength(1);
+  });
+
+  it('says before uploading that an endpoint not deployed yet will serve the model once it is, and registers it', async () => {
+    // Prepare
+    const { factory, sagemaker, calls } = setUp([undefined, outcome({ version: '0123456789abcdef', current: true, versionStatus: 'unverified' })]);
+    sagemaker
+      .on(DescribeEndpointCommand, { EndpointName: 'later' })
+      .rejects(sdkError('ValidationException', 'Could not find endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/later".'));
+
+    // Act
+    const result = await run(['models', 'add', 'later', 'm1', artifact], factory);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const stderr = result.stderr();
+    const warning =
+      'warning: endpoint "later" not found; the model is registered now and served once a multi-model endpoint of that name is deployed\n';
+    expect(stderr).toContain(warning);
+    expect(stderr.indexOf(warning)).toBeLessThan(stderr.indexOf('uploading'));
+    expect(calls).toContain('put incoming/later/m1.tar.gz');
+  });
+
+  it('refuses, uploading nothing, an endpoint that serves one model or a pipeline; --force uploads anyway', async () => {
+    // Prepare
+    const { factory, sagemaker, calls } = setUp([undefined, outcome({ version: '0123456789abcdef', current: true, versionStatus: 'failed' })]);
+    sagemaker.on(DescribeEndpointCommand, { EndpointName: 'pipe1' }).resolves({ EndpointConfigName: 'pipe1-cfg' });
+    sagemaker.on(DescribeEndpointConfigCommand, { EndpointConfigName: 'pipe1-cfg' }).resolves({ ProductionVariants: [{ VariantName: 'v', ModelName: 'pipe1-model' }] });
+    sagemaker.on(DescribeModelCommand, { ModelName: 'pipe1-model' }).resolves({ Containers: [{ Image: 'scaler' }, { Image: 'classifier' }] });
+    sagemaker.on(DescribeEndpointCommand, { EndpointName: 'single' }).resolves({ EndpointConfigName: 'single-cfg' });
+    sagemaker.on(DescribeEndpointConfigCommand, { EndpointConfigName: 'single-cfg' }).resolves({ ProductionVariants: [{ VariantName: 'v', ModelName: 'single-model' }] });
+    sagemaker.on(DescribeModelCommand, { ModelName: 'single-model' }).resolves({ PrimaryContainer: { Image: 'onnx', Mode: 'SingleModel' } });
+
+    // Act
+    const pipeline = await run(['models', 'add', 'pipe1', 'm1', artifact, '--json'], factory);
+    const single = await run(['models', 'add', 'single', 'm1', artifact], factory);
+    const uploadsBeforeForce = calls.filter((call) => call.startsWith('put')).length;
+    const forced = await run(['models', 'add', 'single', 'm1', artifact, '--force'], factory);
+
+    // Assess
+    expect(pipeline.code).toBe(2);
+    expect(JSON.parse(pipeline.stdout()).error).toMatchObject({ name: 'NotMultiModelEndpointError', input: 'endpoint "pipe1"', exitCode: 2 });
+    expect(pipeline.stderr()).toContain(
+      'smhost: invalid endpoint "pipe1": is not a multi-model endpoint (model pipe1-model is an inference pipeline of 2 containers); ' +
+        'models are added only to multi-model endpoints, since SageMaker refuses TargetModel elsewhere (nothing was uploaded; --force uploads anyway',
+    );
+    expect(single.code).toBe(2);
+    expect(single.stderr()).toContain('invalid endpoint "single": is not a multi-model endpoint (model single-model serves a single model (Mode SingleModel))');
+    expect(uploadsBeforeForce).toBe(0);
+    expect(forced.stderr()).toContain('warning: endpoint "single" is not multi-model (model single-model serves a single model (Mode SingleModel)); uploading anyway (--force)');
+    expect(calls).toContain('put incoming/single/m1.tar.gz');
+  });
+
+  it('uploads with a warning when the endpoint cannot be checked (e.g. no permission to describe it)', async () => {
+    // Prepare
+    const { factory, sagemaker } = setUp([undefined, outcome({ version: '0123456789abcdef', current: true, versionStatus: 'verified' })]);
+    sagemaker.on(DescribeEndpointCommand).rejects(sdkError('AccessDeniedException', 'not authorized to perform sagemaker:DescribeEndpoint'));
+
+    // Act
+    const result = await run(['models', 'add', 'ep1', 'm1', artifact], factory);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stderr()).toContain(
+      'warning: could not check endpoint "ep1" (DescribeEndpoint failed: AccessDeniedException: not authorized to perform sagemaker:DescribeEndpoint); uploading anyway',
+    );
+  });
+
   it('exits 2 for each bad input, before any AWS call', async () => {
     // Prepare
-    const { factory, contextsCreated } = setUp([undefined]);
+    const { factory, contextsCreated, sagemaker } = setUp([undefined]);
     const notJson = join(dir, 'not.json');
     await writeFile(notJson, '{"instances": [');
 
@@ -149,6 +240,7 @@ describe('Command: smhost models add', () => {
     expect(messages[7]).toMatch(/invalid file ".*": must be a regular file/);
     // Arguments are checked before the context exists; file checks need none either, though they run later.
     expect(contextsCreated()).toBeLessThanOrEqual(3);
+    expect(sagemaker.calls()).toHaveLength(0);
   });
 });
 

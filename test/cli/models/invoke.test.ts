@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
@@ -35,7 +35,7 @@ function sdkError(name: string, message: string, status: number, extra: Record<s
 }
 
 describe('Command: smhost models invoke', () => {
-  it("invokes the current version's TargetModel and prints the body as received", async () => {
+  it("invokes the current version's TargetModel and prints the body, ending the line on a terminal or pipe", async () => {
     // Prepare
     const { factory, mocks } = mockedContext(registryWith(CURRENT));
     mocks.runtime.on(InvokeEndpointCommand).resolves({
@@ -49,11 +49,39 @@ describe('Command: smhost models invoke', () => {
 
     // Assess
     expect(result.code).toBe(0);
-    expect(result.stdout()).toBe('{"predictions":[[0.9,0.1]]}');
+    expect(result.stdout()).toBe('{"predictions":[[0.9,0.1]]}\n');
     expect(result.stderr()).toContain('invoked iris/0123456789abcdef.tar.gz on ep1 (AllTraffic)');
     const input = mocks.runtime.commandCalls(InvokeEndpointCommand)[0]!.args[0].input;
     expect(input).toMatchObject({ EndpointName: 'ep1', TargetModel: 'iris/0123456789abcdef.tar.gz', ContentType: 'application/json' });
     expect(Buffer.from(input.Body as Uint8Array).toString()).toBe('{"instances":[[5.1,3.5,1.4,0.2]]}');
+  });
+
+  it('adds no second newline, and keeps the body byte-exact when stdout is a file or with --output', async () => {
+    // Prepare
+    const { factory, mocks } = mockedContext(registryWith(CURRENT));
+    mocks.runtime
+      .on(InvokeEndpointCommand)
+      .resolvesOnce({ Body: Buffer.from('setosa\n') as never, ContentType: 'text/csv' })
+      .resolves({ Body: Buffer.from([0x89, 0x50, 0x4e, 0x47]) as never, ContentType: 'image/png' });
+    const file = join(dir, 'answer.png');
+
+    // Act
+    const ended = await run(['models', 'invoke', 'ep1', 'iris', '--data', '{}'], factory);
+    const redirected = await run(['models', 'invoke', 'ep1', 'iris', '--data', '{}'], factory, { stdoutIsFile: true });
+    const written = await run(['models', 'invoke', 'ep1', 'iris', '--data', '{}', '--output', file], factory);
+    const writtenJson = await run(['models', 'invoke', 'ep1', 'iris', '--data', '{}', '--output', file, '--json'], factory);
+    const unwritable = await run(['models', 'invoke', 'ep1', 'iris', '--data', '{}', '--output', join(dir, 'missing', 'x.png')], factory);
+
+    // Assess
+    expect(ended.stdout()).toBe('setosa\n');
+    expect(redirected.stdoutBytes()).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    expect(written.code).toBe(0);
+    expect(written.stdout()).toBe('');
+    expect(written.stderr()).toContain(`wrote 4 bytes to ${file}`);
+    expect(await readFile(file)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    expect(JSON.parse(writtenJson.stdout())).toMatchObject({ targetModel: 'iris/0123456789abcdef.tar.gz', outputFile: file, bytes: 4 });
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.stderr()).toContain(`smhost: invalid --output ${JSON.stringify(join(dir, 'missing', 'x.png'))}: cannot be written (ENOENT)`);
   });
 
   it('with --json, prints an envelope with TargetModel, content type, variant and the parsed body', async () => {

@@ -151,6 +151,6 @@ describe('Command: smhost models redrive', () => {
     expect(missing.code).toBe(3);
     expect(JSON.parse(missing.stdout()).error.message).toMatch(/queue "smhost-dev-artifact-events(-dlq)?" does not exist/);
     expect(badMax.code).toBe(2);
-    expect(badMax.stderr()).toContain('invalid --max "all": must be a whole number');
+    expect(badMax.stderr()).toContain('invalid --max "all": must be a positive whole number');
   });
 });

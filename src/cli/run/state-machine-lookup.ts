@@ -1,0 +1,85 @@
+/**
+ * Finds the state machine `smhost run` starts. A workflow name (`batch-transform`) means the machine of the
+ * stage the command runs for (`<service>-<stage>-batch-transform`) and nothing else: a CI job aimed at prod
+ * must never start dev's machine because prod's is missing. Any other name is taken as a full name, exactly.
+ */
+import { ListStateMachinesCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { WORKFLOW_NAMES } from '../../workflows/workflow-schemas';
+import { NotFoundError } from '../errors';
+
+/** A state machine as ListStateMachines names it. */
+export interface StateMachineRef {
+  name: string;
+  arn: string;
+}
+
+/** The stack the command runs for: its machines are `<service>-<stage>-<workflow>`. */
+export interface StackRef {
+  service: string;
+  stage: string;
+}
+
+/** No state machine has the name looked for; `existing` lists the machines of the same workflow that do exist. */
+export class StateMachineMissingError extends NotFoundError {
+  constructor(wanted: string, requested: string, existing: string[], stage: string | undefined) {
+    const where = stage !== undefined ? ` (workflow ${requested} of stage "${stage}")` : '';
+    const hint =
+      existing.length > 0
+        ? `; the machines of this workflow that exist: ${existing.join(', ')} (pick the stage with --stage)`
+        : stage !== undefined
+          ? `; is the stack deployed for stage "${stage}"?`
+          : '';
+    super(`no state machine ${wanted}${where}${hint}`, { stateMachine: wanted, existing });
+  }
+}
+
+/** Every state machine of the account and region, across pages. */
+export async function listStateMachines(sfn: SFNClient, signal?: AbortSignal): Promise<StateMachineRef[]> {
+  const machines: StateMachineRef[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new ListStateMachinesCommand({ ...(nextToken ? { nextToken } : {}) }),
+      ...(signal ? [{ abortSignal: signal }] : []),
+    );
+    for (const machine of page.stateMachines ?? []) {
+      if (machine.name && machine.stateMachineArn) machines.push({ name: machine.name, arn: machine.stateMachineArn });
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return machines;
+}
+
+/** The name `run` looks for: the stage's machine for a workflow name, the name itself otherwise. */
+export function wantedStateMachineName(requested: string, stack: StackRef): string {
+  return isWorkflow(requested) ? `${stack.service}-${stack.stage}-${requested}` : requested;
+}
+
+/**
+ * The state machine named exactly as {@link wantedStateMachineName} says (or whose ARN was given).
+ * @throws StateMachineMissingError naming what was looked for and, as a hint, the machines that exist for
+ *   the same workflow under other stages or stacks
+ */
+export async function resolveStateMachine(sfn: SFNClient, requested: string, stack: StackRef): Promise<StateMachineRef> {
+  const machines = await listStateMachines(sfn);
+  const byArn = requested.startsWith('arn:') ? machines.find((m) => m.arn === requested) : undefined;
+  if (byArn) return byArn;
+  const wanted = wantedStateMachineName(requested, stack);
+  const found = machines.find((m) => m.name === wanted);
+  if (found) return found;
+  const suffix = `-${workflowSuffix(requested) ?? requested}`;
+  const existing = machines
+    .map((m) => m.name)
+    .filter((name) => name.endsWith(suffix))
+    .sort();
+  throw new StateMachineMissingError(wanted, requested, existing, isWorkflow(requested) ? stack.stage : undefined);
+}
+
+function isWorkflow(name: string): boolean {
+  return (WORKFLOW_NAMES as readonly string[]).includes(name);
+}
+
+/** The workflow a full name ends in (`smhost-dev-batch-transform` → `batch-transform`), for the hint. */
+function workflowSuffix(name: string): string | undefined {
+  return WORKFLOW_NAMES.find((workflow) => name === workflow || name.endsWith(`-${workflow}`));
+}
