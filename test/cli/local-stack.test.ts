@@ -111,4 +111,15 @@ describe('Command: smhost against the local stack', () => {
     for (let i = 0; i < 100 && (await queueDepth(stack.names.queue)) > 0; i += 1) await new Promise((r) => setTimeout(r, 50));
     expect(await queueDepth(stack.names.queue)).toBe(0);
   });
+
+  it('exits 3 for a stage whose stack is not deployed, naming its bucket or table and the stage', async () => {
+    // Act
+    const result = await smhost(['--stage', 'prod', 'models', 'list', 'iris-mme']);
+
+    // Assess
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(
+      /^smhost: (bucket "smhost-prod-artifacts-000000000000"|registry table "smhost-prod-registry") does not exist: it is the (artifacts bucket|registry) of stage "prod" \(from --stage prod\); is the stack deployed for that stage\?/,
+    );
+  });
 });

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTILE_ARCHIVES, tarGzBuffer } from '../support/archives';
 import { run } from './fakes';
@@ -43,6 +44,9 @@ describe('Command: smhost models add (s3rver + dynalite, real registration handl
 
     // Assess
     expect(result.stderr()).not.toContain('smhost:');
+    expect(result.stderr()).toContain(
+      'warning: endpoint "ep1" not found; the model is registered now and served once a multi-model endpoint of that name is deployed',
+    );
     expect(result.code).toBe(0);
     const document = JSON.parse(result.stdout());
     expect(document).toMatchObject({
@@ -153,6 +157,37 @@ describe('Command: smhost models add (s3rver + dynalite, real registration handl
     const document = JSON.parse(result.stdout());
     expect(document.outcome).toBeUndefined();
     expect(document.etag).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('refuses with exit 2, uploading nothing, an endpoint SageMaker hosts as a single model', async () => {
+    // Prepare: an endpoint whose model is not multi-model (its artifact is missing, so it ends Failed: it exists all the same)
+    const sagemaker = local.factory({ json: false }, {}).clients.sagemaker;
+    await sagemaker.send(
+      new CreateModelCommand({
+        ModelName: 'single-model',
+        ExecutionRoleArn: 'arn:aws:iam::000000000000:role/sagemaker',
+        PrimaryContainer: { Image: 'smhost/onnxruntime:1', ModelDataUrl: `s3://${local.aws.bucket}/nothing/model.tar.gz` },
+      }),
+    );
+    await sagemaker.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'single-cfg',
+        ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'single-model', InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }],
+      }),
+    );
+    await sagemaker.send(new CreateEndpointCommand({ EndpointName: 'single', EndpointConfigName: 'single-cfg' }));
+    const artifact = await archiveFile('single.tar.gz', '{"weights":"single"}');
+
+    // Act
+    const result = await run(['models', 'add', 'single', 'm1', artifact.path], local.factory);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr()).toContain(
+      'smhost: invalid endpoint "single": is not a multi-model endpoint (model single-model serves a single model (Mode SingleModel))',
+    );
+    const listed = await local.aws.s3.send(new ListObjectsV2Command({ Bucket: local.aws.bucket, Prefix: 'incoming/single/' }));
+    expect(listed.Contents ?? []).toEqual([]);
   });
 
   it('exits 3 for an s3:// source that does not exist and 2 for a missing file', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError, WaitTimeoutError } from '../../src/cli/errors';
-import { formatFields, formatTable, Output } from '../../src/cli/output';
+import { captureStreams } from './fakes';
+import { formatFields, formatTable, Output, renderList, wantsColor } from '../../src/cli/output';
 
 function streams() {
   const out: string[] = [];
@@ -115,5 +116,64 @@ describe('Class: Output', () => {
 
     // Assess
     expect(JSON.parse(s.stdout())).toEqual({ partial: true });
+  });
+
+  it('dims secondary lines only with colour, and writes them plainly otherwise', () => {
+    // Prepare
+    const plain = streams();
+    const coloured = streams();
+
+    // Act
+    new Output(plain.streams, false).note('  handled');
+    new Output(coloured.streams, false, { color: true }).note('  handled');
+
+    // Assess
+    expect(plain.stderr()).toBe('  handled\n');
+    expect(coloured.stderr()).toBe('\u001b[2m  handled\u001b[22m\n');
+  });
+
+  it('ends a body without a final newline on a terminal or pipe, and writes it exactly to a file', () => {
+    // Prepare
+    const pipe = captureStreams();
+    const file = captureStreams({ stdoutIsFile: true });
+
+    // Act
+    for (const body of ['{"a":1}', 'line\n', '']) {
+      new Output(pipe.streams, false).bytes(Buffer.from(body));
+      new Output(file.streams, false).bytes(Buffer.from(body));
+    }
+
+    // Assess
+    expect(pipe.stdout()).toBe('{"a":1}\nline\n');
+    expect(file.stdout()).toBe('{"a":1}line\n');
+  });
+});
+
+describe('Function: wantsColor', () => {
+  it('colours a terminal stderr unless NO_COLOR or TERM=dumb', () => {
+    // Prepare
+    const terminal = captureStreams({ stderrIsTTY: true }).streams;
+    const pipe = captureStreams().streams;
+
+    // Act / Assess
+    expect(wantsColor(terminal, {})).toBe(true);
+    expect(wantsColor(terminal, { NO_COLOR: '1' })).toBe(false);
+    expect(wantsColor(terminal, { TERM: 'dumb' })).toBe(false);
+    expect(wantsColor(pipe, {})).toBe(false);
+  });
+});
+
+describe('Function: renderList', () => {
+  it('counts archives in the singular and the plural', () => {
+    // Prepare
+    const base = { endpoint: 'ep1', modelDataUrl: 's3://b/models/ep1/', models: [] };
+
+    // Act
+    const one = renderList({ ...base, archives: ['m/v.tar.gz'] }, { archives: false });
+    const two = renderList({ ...base, archives: ['m/v.tar.gz', 'm/w.tar.gz'] }, { archives: false });
+
+    // Assess
+    expect(one).toContain('model data: s3://b/models/ep1/ (1 archive)\n');
+    expect(two).toContain('model data: s3://b/models/ep1/ (2 archives)\n');
   });
 });

@@ -168,7 +168,7 @@ function executionEnd(event: HistoryEvent): ExecutionEnd | undefined {
 
 function endLine(end: ExecutionEnd): string {
   if (end.status === 'SUCCEEDED') return 'succeeded';
-  return `${end.status.toLowerCase()}: ${end.error ?? ''}${end.cause ? `: ${end.cause}` : ''}`;
+  return [end.status.toLowerCase(), end.error, end.cause].filter((part) => part !== undefined && part !== '').join(': ');
 }
 
 function parseJson(text: string | undefined): unknown {
