@@ -138,6 +138,33 @@ describe('Function: ContainerHttpClient.request', () => {
     expect(server.connections()).toBe(2);
   });
 
+  it('times out each request at its own deadline, earliest first, while others in flight are answered', async () => {
+    // Prepare
+    const server = await httpServer((req, res) => {
+      if (req.url === '/answered') setTimeout(() => res.end('in time'), 150);
+    });
+    const http = client(server.port);
+    const started = Date.now();
+    const settled = (path: string, timeoutMs: number) =>
+      http.request('GET', path, {}, undefined, timeoutMs).then(
+        (answer) => ({ path, outcome: answer.body.toString(), after: Date.now() - started }),
+        (error: Error) => ({ path, outcome: error.name, after: Date.now() - started }),
+      );
+
+    // Act: the later deadline is asked for first, so the one timer must move earlier for the second call.
+    const outcomes = await Promise.all([settled('/slow', 400), settled('/fast', 80), settled('/answered', 5000)]);
+
+    // Assess
+    expect(outcomes.map((o) => [o.path, o.outcome])).toEqual([
+      ['/slow', 'ContainerTimeoutError'],
+      ['/fast', 'ContainerTimeoutError'],
+      ['/answered', 'in time'],
+    ]);
+    expect(outcomes[1]!.after).toBeGreaterThanOrEqual(75);
+    expect(outcomes[1]!.after).toBeLessThan(300);
+    expect(outcomes[0]!.after).toBeGreaterThanOrEqual(395);
+  });
+
   it('fails with ContainerUnreachableError when the port refuses connections or the answer is not HTTP', async () => {
     // Prepare
     const closedPort = await freePort();

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ContainerProcess, ContainerStartError } from '../../../src/local/sagemaker';
+import { ContainerHttpClient } from '../../../src/local/sagemaker/containers/container-http-client';
 import {
   ContainerRequestError,
   decodeRequest,
@@ -70,6 +71,27 @@ describe('Function: decodeRequest', () => {
     expect(tensors.get('b')!.data).toEqual(['x']);
   });
 
+  it('decodes rows of plain numbers straight into the typed array, and words the errors of other rows as before', () => {
+    // Prepare
+    const body = (rows: unknown) => Buffer.from(JSON.stringify({ instances: rows }));
+    const spec = (type: InputSpec['type'], rank = 2): InputSpec[] => [{ name: 'input', type, rank }];
+
+    // Act
+    const f32 = decodeRequest(body([[1.5, -2], [3, 4e-3]]), 'application/json', spec('float32')).get('input')!;
+    const f64 = decodeRequest(body([[0.1, 0.2]]), 'application/json', spec('float64', 0)).get('input')!;
+    const i32 = decodeRequest(body([[1, 2], [3, -4]]), 'application/json', spec('int32')).get('input')!;
+    const mixed = decodeRequest(body([[1, '2']]), 'application/json', spec('float32')).get('input')!;
+
+    // Assess
+    expect([f32.data, f32.dims]).toEqual([Float32Array.from([1.5, -2, 3, 4e-3]), [2, 2]]);
+    expect([f64.data, f64.dims]).toEqual([Float64Array.from([0.1, 0.2]), [1, 2]]);
+    expect([i32.data, i32.dims]).toEqual([Int32Array.from([1, 2, 3, -4]), [2, 2]]);
+    expect(mixed.data).toEqual(Float32Array.from([1, 2]));
+    expect(() => decodeRequest(body([[1.5]]), 'application/json', spec('int32'))).toThrow(/row 0\[0\] must be an integer for a int32 input, got 1.5/);
+    expect(() => decodeRequest(body([[1, 2], [3]]), 'application/json', spec('float32'))).toThrow(/row 1 has shape \[1\], row 0 has \[2\]/);
+    expect(() => decodeRequest(body([[[1]]]), 'application/json', spec('float32'))).toThrow(/has rank 2, the rows make a tensor of shape \[1, 1, 1\]/);
+  });
+
   it('refuses bad bodies with 400, unknown content types with 415, naming the problem', () => {
     expect(statusOf(() => decodeRequest(Buffer.from('{'), 'application/json', FLOAT_2D))).toBe(400);
     expect(statusOf(() => decodeRequest(Buffer.from('{"rows":[]}'), 'application/json', FLOAT_2D))).toBe(400);
@@ -106,6 +128,30 @@ describe('Function: encodeResponse', () => {
     ]);
   });
 
+  it('writes numeric tensors of rank 1 and 2 as JSON exactly as the rows would stringify, non-finite numbers as strings', () => {
+    // Prepare
+    const cases: Array<[Float32Array | Float64Array | Int32Array, number[]]> = [
+      [Float32Array.from([0.1, -0, 1e21, 3.4e-7, Number.NaN, Number.POSITIVE_INFINITY]), [2, 3]],
+      [Float64Array.from([0.1, 2 / 3, Number.NEGATIVE_INFINITY]), [3]],
+      [Int32Array.from([7, -8, 9, 10]), [4, 1]],
+      [new Int32Array(0), [2, 0]],
+      [new Float32Array(0), [0]],
+    ];
+
+    // Act
+    const written = cases.map(([data, dims]) => encodeResponse(data, dims, 'application/json').toString());
+
+    // Assess
+    written.forEach((text, i) => {
+      const [data, dims] = cases[i]!;
+      const rows = tensorRows(data, dims).map(function cell(v: unknown): unknown {
+        return Array.isArray(v) ? v.map(cell) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+      });
+      expect(text).toBe(JSON.stringify({ predictions: rows }));
+    });
+    expect(written[0]).toBe('{"predictions":[[0.10000000149011612,0,1.0000000200408773e+21],[3.400000139208714e-7,"NaN","Infinity"]]}');
+  });
+
   it('chooses the answer type from Accept, refusing what it cannot write with 406', () => {
     expect(responseType(undefined)).toBe('application/json');
     expect(responseType('*/*')).toBe('application/json');
@@ -134,7 +180,10 @@ describe('Function: ContainerProcess (built-in ONNX container)', () => {
   });
 
   afterAll(async () => {
+    const socketPath = /listening on 127\.0\.0\.1:\d+ and (\S+)/.exec(readFileSync(join(dir, 'logs', 'container.log'), 'utf8'))?.[1];
     await container?.stop();
+    // The socket's private folder goes with the process.
+    if (socketPath) expect(existsSync(dirname(socketPath))).toBe(false);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -149,6 +198,28 @@ describe('Function: ContainerProcess (built-in ONNX container)', () => {
     expect(answer.headers['content-type']).toBe('application/json');
     const row = (JSON.parse(answer.body.toString()) as { predictions: number[][] }).predictions[0]!;
     expect(row).toHaveLength(3);
+  });
+
+  it('serves the emulator over its own Unix socket, the contract over its TCP port, and removes the socket when it stops', async () => {
+    // Prepare: the line saying where it listens may reach the log just after the first ping is answered.
+    let log = '';
+    for (let tries = 0; tries < 100 && !/listening on/.test(log); tries++) {
+      log = readFileSync(join(dir, 'logs', 'container.log'), 'utf8');
+      if (!/listening on/.test(log)) await new Promise((r) => setTimeout(r, 20));
+    }
+    const socketPath = /listening on 127\.0\.0\.1:\d+ and (\S+)/.exec(log)?.[1];
+    const body = Buffer.from('{"instances":[[0,0,0,0]]}');
+
+    // Act
+    const overPort = await new ContainerHttpClient(container.port, 'port').request('POST', '/invocations', { 'content-type': 'application/json' }, body, 5000);
+    const overSocket = await new ContainerHttpClient(container.port, 'socket', { socketPath }).request('POST', '/invocations', { 'content-type': 'application/json' }, body, 5000);
+    const viaProcess = await container.request('POST', '/invocations', { 'content-type': 'application/json' }, body, 5000);
+
+    // Assess
+    expect(socketPath).toMatch(/smhost-[^/]+\/c\.sock$/);
+    expect(statSync(dirname(socketPath!)).mode & 0o777).toBe(0o700);
+    expect(overSocket.body.toString()).toBe(overPort.body.toString());
+    expect(viaProcess.body.toString()).toBe(overPort.body.toString());
   });
 
   it('answers 400 for a row of the wrong width, 415 and 406 for unsupported types, 404 for other paths', async () => {

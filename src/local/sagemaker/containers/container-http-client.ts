@@ -1,6 +1,6 @@
 /**
- * The emulator's HTTP/1.1 client for the hop to one container: kept-alive connections to 127.0.0.1:<port>,
- * one request at a time on each, reused last-in first-out.
+ * The emulator's HTTP/1.1 client for the hop to one container: kept-alive connections to 127.0.0.1:<port>
+ * (or to a Unix socket the container also serves on), one request at a time on each, reused last-in first-out.
  *
  * Every `InvokeEndpoint` crosses this hop, so it is kept lean: the request head is written as one string,
  * the response is read by `HttpResponseParser` straight off the socket, and no per-request objects beyond
@@ -48,15 +48,31 @@ export interface ContainerHttpClientOptions {
    * container is just closing.
    */
   idleMs?: number;
+  /**
+   * A Unix socket the container serves the same HTTP on (the built-in container's `SMHOST_CONTAINER_SOCKET`):
+   * requests go there instead of to the TCP port, skipping the TCP/IP stack in both directions.
+   */
+  socketPath?: string;
 }
 
+/** Bodies up to this size are copied behind the head for one write; larger ones go as a second buffer. */
+const COPY_BODY_BYTES = 64 * 1024;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FORBIDDEN_IN_VALUE = /[\r\n\0]/;
 const FORBIDDEN_IN_PATH = /[\s\0-\x1f\x7f]/;
 
-interface Exchange {
-  parser: HttpResponseParser;
-  settle(error: Error | undefined, response?: ParsedResponse): void;
+/** One request from the call to its settling: it may go out twice (see the module comment). */
+interface Call {
+  method: string;
+  path: string;
+  head: string;
+  body: Buffer | undefined;
+  timeoutMs: number;
+  /** `Date.now()` past which the call fails as timed out; set when it gets a connection. */
+  deadline: number;
+  retried: boolean;
+  resolve(response: ContainerResponse): void;
+  reject(error: Error): void;
 }
 
 class Connection {
@@ -64,49 +80,46 @@ class Connection {
   /** Answers already read on this connection: a failure on a reused one may be a stale keep-alive. */
   served = 0;
   idleSince = 0;
-  exchange: Exchange | undefined;
+  call: Call | undefined;
+  parser: HttpResponseParser | undefined;
   /** The request's bytes have not all been handed to the system yet. */
   writing = false;
   gone = false;
+  readonly written = () => {
+    this.writing = false;
+  };
 
-  constructor(port: number, onGone: (connection: Connection) => void) {
-    this.socket = connect({ host: '127.0.0.1', port, noDelay: true });
+  constructor(
+    target: { port: number } | { socketPath: string },
+    /** Called once when the connection ends, with the call it was serving (if any) and why. */
+    onGone: (connection: Connection, call: Call | undefined, error: Error | undefined) => void,
+    onAnswer: (connection: Connection, call: Call, response: ParsedResponse) => void,
+  ) {
+    this.socket = 'socketPath' in target ? connect({ path: target.socketPath }) : connect({ host: '127.0.0.1', port: target.port, noDelay: true });
     const gone = (error: Error | undefined) => {
       if (this.gone) return;
       this.gone = true;
       this.socket.destroy();
-      onGone(this);
-      const exchange = this.exchange;
-      this.exchange = undefined;
-      if (!exchange) return;
-      if (error) return exchange.settle(error);
-      try {
-        exchange.settle(undefined, exchange.parser.end());
-      } catch (parseError) {
-        // A close before the answer was complete is a connection failure, not a malformed answer.
-        exchange.settle(new Error((parseError as Error).message));
-      }
+      const call = this.call;
+      this.call = undefined;
+      onGone(this, call, error);
     };
     this.socket.on('data', (chunk: Buffer) => {
-      const exchange = this.exchange;
-      if (!exchange) return gone(new HttpResponseError('the container sent bytes nobody asked for'));
+      const call = this.call;
+      if (!call) return gone(new HttpResponseError('the container sent bytes nobody asked for'));
       let done;
       try {
-        done = exchange.parser.push(chunk);
+        done = this.parser!.push(chunk);
       } catch (error) {
         return gone(error as Error);
       }
       if (!done) return;
-      this.exchange = undefined;
+      this.call = undefined;
       this.served += 1;
       // Bytes after the answer, or an answer that came before the whole request was written, leave the
       // connection in a state no next request should inherit.
-      if (!done.response.keepAlive || done.rest.length > 0 || this.writing) {
-        this.gone = true;
-        this.socket.destroy();
-        onGone(this);
-      }
-      exchange.settle(undefined, done.response);
+      if (!done.response.keepAlive || done.rest.length > 0 || this.writing) gone(undefined);
+      onAnswer(this, call, done.response);
     });
     this.socket.on('end', () => gone(undefined));
     this.socket.on('close', () => gone(undefined));
@@ -117,19 +130,37 @@ class Connection {
 export class ContainerHttpClient {
   private readonly idle: Connection[] = [];
   private readonly open = new Set<Connection>();
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Call[] = [];
   private readonly maxConnections: number;
   private readonly idleMs: number;
+  private readonly target: { port: number } | { socketPath: string };
+  private readonly host: string;
   private active = 0;
   private destroyed = false;
-  private readonly onGone = (connection: Connection) => {
+  /**
+   * One timer for every call's deadline, armed for the earliest: calls finish long before their timeout,
+   * so it rarely fires, and a call costs no timer of its own.
+   */
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
+  private readonly onGone = (connection: Connection, call: Call | undefined, error: Error | undefined) => {
     this.open.delete(connection);
     const i = this.idle.indexOf(connection);
     if (i >= 0) this.idle.splice(i, 1);
+    if (call) this.failed(connection, call, error);
+  };
+  private readonly onAnswer = (connection: Connection, call: Call, response: ParsedResponse) => {
+    if (!connection.gone && !this.destroyed) {
+      connection.idleSince = Date.now();
+      connection.socket.unref();
+      this.idle.push(connection);
+    }
+    this.settle(call);
+    call.resolve({ status: response.status, headers: response.headers, body: response.body });
   };
 
   /**
-   * @param port The container's port on 127.0.0.1.
+   * @param port The container's port on 127.0.0.1 (also the `Host` of requests sent to `options.socketPath`).
    * @param label Names the container in error messages (`<endpoint>/<variant>/<hostname>`).
    */
   constructor(
@@ -139,6 +170,8 @@ export class ContainerHttpClient {
   ) {
     this.maxConnections = options.maxConnections ?? 64;
     this.idleMs = options.idleMs ?? 4000;
+    this.target = options.socketPath !== undefined ? { socketPath: options.socketPath } : { port };
+    this.host = `127.0.0.1:${port}`;
   }
 
   /**
@@ -148,41 +181,102 @@ export class ContainerHttpClient {
    * @throws {ContainerUnreachableError} when the connection fails or the answer is not HTTP.
    * @throws {InvalidContainerRequestError} when the path or a header cannot be written.
    */
-  async request(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<ContainerResponse> {
-    const head = this.head(method, path, headers, body?.length ?? 0);
-    if (this.destroyed) throw new ContainerUnreachableError(`${this.label}: the client was closed`);
-    if (this.active >= this.maxConnections) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-      if (this.destroyed) throw new ContainerUnreachableError(`${this.label}: the client was closed`);
-    }
-    this.active += 1;
-    const deadline = Date.now() + timeoutMs;
+  request(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<ContainerResponse> {
+    let head: string;
     try {
-      const connection = this.connection();
-      const reused = connection.served > 0;
-      try {
-        return await this.exchange(connection, method, path, head, body, timeoutMs);
-      } catch (error) {
-        // A reused connection that failed before any answer arrived was closed by the container while idle.
-        if (!reused || !(error instanceof StaleConnectionError) || this.destroyed) throw unwrap(error);
-        const left = deadline - Date.now();
-        if (left <= 0) throw new ContainerTimeoutError(`${this.label} did not answer ${method} ${path} within ${timeoutMs} ms`);
-        return await this.exchange(this.connection(true), method, path, head, body, left, timeoutMs).catch((retryError: unknown) => {
-          throw unwrap(retryError);
-        });
-      }
-    } finally {
-      this.active -= 1;
-      this.waiting.shift()?.();
+      head = this.head(method, path, headers, body?.length ?? 0);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
+    return new Promise((resolve, reject) => {
+      this.start({ method, path, head, body, timeoutMs, deadline: 0, retried: false, resolve, reject });
+    });
   }
 
   /** Closes every connection; requests in flight fail as unreachable. */
   destroy(): void {
     this.destroyed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     for (const connection of [...this.open]) connection.socket.destroy();
     this.idle.length = 0;
-    for (const resolve of this.waiting.splice(0)) resolve();
+    for (const call of this.waiting.splice(0)) call.reject(new ContainerUnreachableError(`${this.label}: the client was closed`));
+  }
+
+  private start(call: Call): void {
+    if (this.destroyed) return call.reject(new ContainerUnreachableError(`${this.label}: the client was closed`));
+    if (this.active >= this.maxConnections) {
+      this.waiting.push(call);
+      return;
+    }
+    this.active += 1;
+    call.deadline = Date.now() + call.timeoutMs;
+    if (call.deadline < this.timerDue) this.arm(call.deadline);
+    this.send(this.connection(), call);
+  }
+
+  /** The call is over (answered or failed): its place goes to the next waiting one. */
+  private settle(call: Call): void {
+    call.deadline = Infinity;
+    this.active -= 1;
+    const next = this.waiting.shift();
+    if (next) this.start(next);
+  }
+
+  private failed(connection: Connection, call: Call, error: Error | undefined): void {
+    const parser = connection.parser!;
+    if (!error) {
+      try {
+        const response = parser.end();
+        return this.onAnswer(connection, call, response);
+      } catch (parseError) {
+        // A close before the answer was complete is a connection failure, not a malformed answer.
+        error = new Error((parseError as Error).message);
+      }
+    }
+    const message = `${this.label}: ${error instanceof HttpResponseError ? `answered with a malformed HTTP response: ${error.message}` : error.message}`;
+    // A reused connection that failed before any answer arrived was closed by the container while idle:
+    // the container cannot have read the request, so it goes again, once, on a new connection.
+    if (connection.served > 0 && !parser.started && !call.retried && !this.destroyed) {
+      if (Date.now() >= call.deadline) return this.timedOut(call);
+      call.retried = true;
+      return this.send(this.connection(true), call);
+    }
+    this.settle(call);
+    call.reject(new ContainerUnreachableError(message));
+  }
+
+  private timedOut(call: Call): void {
+    this.settle(call);
+    call.reject(new ContainerTimeoutError(`${this.label} did not answer ${call.method} ${call.path} within ${call.timeoutMs} ms`));
+  }
+
+  private arm(due: number): void {
+    clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => this.sweep(), Math.max(0, due - Date.now()));
+    // The sockets of calls in flight keep the process alive; the timer alone must not.
+    this.timer.unref();
+  }
+
+  /** Fails the calls past their deadline, and arms the timer for the earliest of the rest. */
+  private sweep(): void {
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const connection of this.open) {
+      const call = connection.call;
+      if (!call) continue;
+      if (call.deadline <= now) {
+        connection.call = undefined;
+        connection.gone = true;
+        this.open.delete(connection);
+        connection.socket.destroy();
+        this.timedOut(call);
+      } else if (call.deadline < next) next = call.deadline;
+    }
+    if (next !== Infinity && !this.destroyed) this.arm(next);
   }
 
   private head(method: string, path: string, headers: Record<string, string>, length: number): string {
@@ -190,7 +284,7 @@ export class ContainerHttpClient {
     if (!path.startsWith('/') || FORBIDDEN_IN_PATH.test(path)) {
       throw new InvalidContainerRequestError(`path ${JSON.stringify(path)} must start with / and hold no spaces or control characters`);
     }
-    let head = `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1:${this.port}\r\n`;
+    let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.host}\r\n`;
     for (const name in headers) {
       const value = headers[name]!;
       if (!TOKEN.test(name)) throw new InvalidContainerRequestError(`header name ${JSON.stringify(name)} is not an HTTP token`);
@@ -210,65 +304,31 @@ export class ContainerHttpClient {
         connection.socket.destroy();
       }
     }
-    const connection = new Connection(this.port, this.onGone);
+    const connection = new Connection(this.target, this.onGone, this.onAnswer);
     this.open.add(connection);
     return connection;
   }
 
-  private exchange(
-    connection: Connection,
-    method: string,
-    path: string,
-    head: string,
-    body: Buffer | undefined,
-    timeoutMs: number,
-    reportedTimeoutMs = timeoutMs,
-  ): Promise<ContainerResponse> {
-    return new Promise((resolve, reject) => {
-      const parser = new HttpResponseParser(method);
-      const timer = setTimeout(() => {
-        connection.exchange = undefined;
-        connection.socket.destroy();
-        reject(new ContainerTimeoutError(`${this.label} did not answer ${method} ${path} within ${reportedTimeoutMs} ms`));
-      }, timeoutMs);
-      connection.exchange = {
-        parser,
-        settle: (error, response) => {
-          clearTimeout(timer);
-          if (error) {
-            const stale = connection.served > 0 && !parser.started;
-            const message = `${this.label}: ${error instanceof HttpResponseError ? `answered with a malformed HTTP response: ${error.message}` : error.message}`;
-            return reject(stale ? new StaleConnectionError(message) : new ContainerUnreachableError(message));
-          }
-          if (!connection.gone && !this.destroyed) {
-            connection.idleSince = Date.now();
-            connection.socket.unref();
-            this.idle.push(connection);
-          }
-          resolve({ status: response!.status, headers: response!.headers, body: response!.body });
-        },
-      };
-      const socket = connection.socket;
-      socket.ref();
-      connection.writing = true;
-      const written = () => {
-        connection.writing = false;
-      };
-      if (body && body.length > 0) {
-        socket.cork();
-        socket.write(head, 'latin1');
-        socket.write(body, written);
-        socket.uncork();
-      } else {
-        socket.write(head, 'latin1', written);
-      }
-    });
+  private send(connection: Connection, call: Call): void {
+    connection.call = call;
+    connection.parser = new HttpResponseParser(call.method);
+    const socket = connection.socket;
+    socket.ref();
+    connection.writing = true;
+    const body = call.body;
+    if (!body || body.length === 0) {
+      socket.write(call.head, 'latin1', connection.written);
+    } else if (body.length <= COPY_BODY_BYTES) {
+      // One buffer, one write: cheaper than a corked pair of writes (a writev) for the usual small payload.
+      const whole = Buffer.allocUnsafe(call.head.length + body.length);
+      whole.write(call.head, 0, 'latin1');
+      body.copy(whole, call.head.length);
+      socket.write(whole, connection.written);
+    } else {
+      socket.cork();
+      socket.write(call.head, 'latin1');
+      socket.write(body, connection.written);
+      socket.uncork();
+    }
   }
-}
-
-/** A failure on a reused connection before any answer: the request can safely go again on a new one. */
-class StaleConnectionError extends ContainerUnreachableError {}
-
-function unwrap(error: unknown): unknown {
-  return error instanceof StaleConnectionError ? new ContainerUnreachableError(error.message) : error;
 }

@@ -157,7 +157,38 @@ function convertCell(cell: Cell, type: TensorType, where: string): number | bigi
   return type === 'int64' ? BigInt(n) : n;
 }
 
+/**
+ * The common JSON request, decoded without the per-cell bookkeeping the general path needs to word its
+ * errors: rows of plain numbers, all as wide, for a float or int32 input of rank 2 (or undeclared rank).
+ * `undefined` for anything else (including a non-integer for int32), which the general path then decodes.
+ */
+function fastNumericRows(rows: Row[], input: InputSpec): TensorData | undefined {
+  if (input.rank !== 2 && input.rank !== 0) return undefined;
+  const first = rows[0];
+  if (!Array.isArray(first) || first.length === 0) return undefined;
+  const width = first.length;
+  const size = rows.length * width;
+  let data: Float32Array | Float64Array | Int32Array;
+  if (input.type === 'float32') data = new Float32Array(size);
+  else if (input.type === 'float64') data = new Float64Array(size);
+  else if (input.type === 'int32') data = new Int32Array(size);
+  else return undefined;
+  const integers = input.type === 'int32';
+  let k = 0;
+  for (const row of rows) {
+    if (!Array.isArray(row) || row.length !== width) return undefined;
+    for (let j = 0; j < width; j++) {
+      const cell = row[j];
+      if (typeof cell !== 'number' || (integers && !Number.isInteger(cell))) return undefined;
+      data[k++] = cell;
+    }
+  }
+  return { type: input.type, data, dims: [rows.length, width] };
+}
+
 function toTensor(rows: Row[], input: InputSpec): TensorData {
+  const fast = fastNumericRows(rows, input);
+  if (fast) return fast;
   if (rows.length === 0) throw new ContainerRequestError(400, `no rows for input ${JSON.stringify(input.name)}`);
   // A rank-1 input takes one scalar per row; CSV and JSON both may wrap it in a one-cell row.
   const normalized = input.rank === 1 ? rows.map((r) => (Array.isArray(r) && r.length === 1 ? r[0]! : r)) : rows;
@@ -315,6 +346,28 @@ export function responseType(accept: string | undefined): string {
   throw new ContainerRequestError(406, `accept ${JSON.stringify(accept)} is not supported; use application/json or text/csv`);
 }
 
+/**
+ * `{"predictions": rows}` for a numeric tensor of rank 1 or 2, written straight from the typed array: the
+ * text `JSON.stringify` gives for the rows {@link tensorRows} builds (a number as `String` writes it, a
+ * non-finite one as a string, as {@link jsonCell} has it), without building the rows.
+ */
+function numericJson(data: Float32Array | Float64Array | Int32Array, dims: readonly number[]): string {
+  const cell = (value: number) => (Number.isFinite(value) ? String(value) : `"${String(value)}"`);
+  let text = '{"predictions":[';
+  if (dims.length === 1) {
+    for (let i = 0; i < data.length; i++) text += (i === 0 ? '' : ',') + cell(data[i]!);
+    return `${text}]}`;
+  }
+  const rows = dims[0]!;
+  const width = dims[1]!;
+  for (let r = 0; r < rows; r++) {
+    text += r === 0 ? '[' : ',[';
+    for (let k = 0; k < width; k++) text += (k === 0 ? '' : ',') + cell(data[r * width + k]!);
+    text += ']';
+  }
+  return `${text}]}`;
+}
+
 /** Encodes an output tensor as `{"predictions": rows}` or as CSV, one row per line. */
 export function encodeResponse(data: ArrayLike<unknown>, dims: readonly number[], contentType: string): Buffer {
   if (contentType === CSV_CONTENT_TYPE && (data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array) && dims.length >= 1) {
@@ -328,6 +381,9 @@ export function encodeResponse(data: ArrayLike<unknown>, dims: readonly number[]
       lines[r] = line;
     }
     return Buffer.from(lines.join('\n') + '\n', 'utf8');
+  }
+  if (contentType !== CSV_CONTENT_TYPE && (data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array) && (dims.length === 1 || dims.length === 2)) {
+    return Buffer.from(numericJson(data, dims), 'latin1');
   }
   const rows = tensorRows(data, dims);
   if (contentType === CSV_CONTENT_TYPE) {

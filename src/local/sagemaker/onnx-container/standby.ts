@@ -2,13 +2,13 @@
  * Standby mode of the built-in container (started with `--standby`, by the emulator only). Most of a
  * container's start is the same for every model: Node's own start, loading onnxruntime's native library,
  * onnxruntime's one-time set-up of its environment, which the first session of a process pays (50 to
- * 100 ms for even a one-node graph; later sessions take about 1 ms), and Node's first HTTP server. A
+ * 100 ms for even a one-node graph; later sessions take about 1 ms), and Node's first TCP server. A
  * standby process does all of that ahead of need, then waits for the emulator to hand it a container's
  * environment over IPC (the emulator's own, `SAGEMAKER_BIND_TO_PORT`, `SM_MODEL_DIR`, the container's
  * `Environment`), takes it as its own, and from then on runs exactly as a container started with it would.
  */
-import { createServer } from 'node:http';
 import * as ort from 'onnxruntime-node';
+import { serveContract } from './contract-http-server';
 
 /** The argument that starts the built-in container in standby mode. */
 export const STANDBY_ARG = '--standby';
@@ -51,9 +51,8 @@ export async function waitForAssignment(): Promise<void> {
   const session = await ort.InferenceSession.create(Buffer.from(WARM_UP_MODEL_BASE64, 'base64'), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   await session.release();
   // Node sets up its TCP server machinery on first use, several milliseconds that are paid here instead.
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const server = await serveContract(() => ({ status: 200, body: '' }), { port: 0, maxBodyBytes: 0 });
+  await server.close();
   const message = await assigned;
   process.off('disconnect', orphaned);
   if (!isAssignment(message)) throw new Error(`standby: expected {"environment": {name: value}} from the emulator, got ${JSON.stringify(message).slice(0, 200)}`);

@@ -19,7 +19,10 @@ import { ModelErrorError, RuntimeApiError, RuntimeValidationError, ServiceUnavai
 
 /** SageMaker's real-time payload limit. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
-const INVOCATION_PATH = /^\/endpoints\/([^/]+)\/(invocations|async-invocations|invocations-response-stream)$/;
+/** The runtime's paths, with the query (SDKs send none) allowed and ignored. */
+const INVOCATION_PATH = /^\/endpoints\/([^/?]+)\/(invocations|async-invocations|invocations-response-stream)(?:\?.*)?$/;
+/** Answers up to this size are written with their head in one write (see `respond`). */
+const STRING_PAYLOAD_BYTES = 16 * 1024;
 
 export interface RuntimeContext {
   store: StateStore;
@@ -34,7 +37,7 @@ export interface RuntimeContext {
 
 /** True when the request is for the runtime rather than the control plane. */
 export function isRuntimeRequest(req: IncomingMessage): boolean {
-  return req.method === 'POST' && INVOCATION_PATH.test((req.url ?? '').split('?')[0]!);
+  return req.method === 'POST' && INVOCATION_PATH.test(req.url ?? '');
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -95,7 +98,7 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
 }
 
 async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeContext): Promise<void> {
-  const match = INVOCATION_PATH.exec((req.url ?? '').split('?')[0]!)!;
+  const match = INVOCATION_PATH.exec(req.url ?? '')!;
   const endpointName = decodeURIComponent(match[1]!);
   if (match[2] !== 'invocations') {
     req.resume();
@@ -220,7 +223,10 @@ function respond(res: ServerResponse, payload: Buffer, contentType: string, vari
   };
   if (customOut !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = customOut;
   res.writeHead(200, headers);
-  res.end(payload);
+  // A small payload goes as a latin1 string (byte for byte the same): Node then writes head and body as one
+  // string in one write, where a Buffer would take its corked two-buffer path (a writev) per response.
+  if (payload.length <= STRING_PAYLOAD_BYTES) res.end(payload.toString('latin1'), 'latin1');
+  else res.end(payload);
 }
 
 /** A container's error answer as SageMaker reports it: `ModelError` with the original status and message. */

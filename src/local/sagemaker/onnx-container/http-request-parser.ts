@@ -1,0 +1,264 @@
+/**
+ * An incremental parser of the HTTP/1.x requests arriving on one connection, for the built-in container's
+ * server (`contract-http-server.ts`): the request line and headers, then a body framed by `Content-Length`
+ * or by `Transfer-Encoding: chunked` (trailers read and dropped). Requests sent back to back (pipelined)
+ * come out in order. A body over the limit is read to its end and dropped, and the request is marked, so
+ * the server can answer 413 on a connection that still serves.
+ */
+
+/** The bytes are not an HTTP/1.x request this server accepts; `status` is the answer to give before closing. */
+export class HttpRequestError extends Error {
+  override readonly name = 'HttpRequestError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ParsedRequest {
+  method: string;
+  /** The request target as sent (path and query). */
+  target: string;
+  /** HTTP/1.1 rather than HTTP/1.0. */
+  http11: boolean;
+  /** Lower-cased names; a repeated header's values joined by `, `, but for single-valued ones (`Content-Type`, `Host`...) the first. */
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The body was longer than the parser's limit: it was read and dropped, `body` is empty. */
+  bodyTooLarge: boolean;
+  /** The client lets the connection carry another request after this one. */
+  keepAlive: boolean;
+}
+
+export interface HttpRequestLimits {
+  /** Cap on the request line and headers together. Default 64 KiB. */
+  maxHeaderBytes?: number;
+  /** Bodies over this many bytes are dropped and the request marked {@link ParsedRequest.bodyTooLarge}. */
+  maxBodyBytes: number;
+}
+
+type State = 'head' | 'fixed' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers';
+
+const EMPTY = Buffer.alloc(0);
+const CRLF = Buffer.from('\r\n');
+const HEAD_END = Buffer.from('\r\n\r\n');
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
+const CHUNK_SIZE = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/;
+const DIGITS = /^\d{1,15}$/;
+const MAX_LINE_BYTES = 8 * 1024;
+/** Headers whose repeats carry no meaning, as Node's own HTTP server treats them: the first value wins. */
+const SINGLE_VALUED = new Set(['authorization', 'content-type', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'max-forwards', 'proxy-authorization', 'referer', 'user-agent']);
+
+function hasToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  for (const part of value.split(',')) if (part.trim().toLowerCase() === token) return true;
+  return false;
+}
+
+export class HttpRequestParser {
+  private state: State = 'head';
+  private pending: Buffer = EMPTY;
+  private current: ParsedRequest | undefined;
+  /** Bytes still to read of a `Content-Length` body or of the current chunk. */
+  private remaining = 0;
+  private body: Buffer[] = [];
+  private bodyLength = 0;
+  private readonly maxHeaderBytes: number;
+  private readonly maxBodyBytes: number;
+  private expectsContinue = false;
+
+  constructor(limits: HttpRequestLimits) {
+    this.maxHeaderBytes = limits.maxHeaderBytes ?? 64 * 1024;
+    this.maxBodyBytes = limits.maxBodyBytes;
+  }
+
+  /** True when bytes of a request that is not complete yet have arrived. */
+  get partial(): boolean {
+    return this.state !== 'head' || this.pending.length > 0;
+  }
+
+  /**
+   * True once, for a request whose head asked `Expect: 100-continue` and whose body has not all arrived:
+   * the server says `100 Continue` when it is ready for that body.
+   */
+  takeContinue(): boolean {
+    if (!this.expectsContinue || this.state === 'head') return false;
+    this.expectsContinue = false;
+    return true;
+  }
+
+  /**
+   * Bytes that break HTTP/1.x framing, once seen: the requests before them were returned, nothing after
+   * them is read, and the connection cannot go on.
+   */
+  get error(): HttpRequestError | undefined {
+    return this.failure;
+  }
+
+  private failure: HttpRequestError | undefined;
+
+  /**
+   * Feeds the next bytes of the connection; returns the requests they complete, in order. When the bytes
+   * break HTTP/1.x framing, returns the requests complete before that point and sets {@link error}.
+   */
+  push(chunk: Buffer): ParsedRequest[] {
+    const done: ParsedRequest[] = [];
+    if (this.failure) return done;
+    try {
+      this.parse(chunk, done);
+    } catch (error) {
+      this.failure = error instanceof HttpRequestError ? error : new HttpRequestError(400, (error as Error).message);
+    }
+    return done;
+  }
+
+  private parse(chunk: Buffer, done: ParsedRequest[]): void {
+    const data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = EMPTY;
+    let offset = 0;
+    while (offset < data.length) {
+      switch (this.state) {
+        case 'head': {
+          // Blank lines before a request line are tolerated (RFC 9112 §2.2).
+          while (offset + 1 < data.length && data[offset] === 13 && data[offset + 1] === 10) offset += 2;
+          const end = data.indexOf(HEAD_END, offset);
+          if (end < 0 || end - offset > this.maxHeaderBytes) {
+            if (data.length - offset > this.maxHeaderBytes) throw new HttpRequestError(431, `the request head is over ${this.maxHeaderBytes} bytes`);
+            this.pending = data.subarray(offset);
+            return;
+          }
+          const request = this.readHead(data.toString('latin1', offset, end));
+          offset = end + 4;
+          if (this.state === 'head') done.push(request);
+          else this.current = request;
+          break;
+        }
+        case 'fixed':
+        case 'chunk-data': {
+          const take = Math.min(this.remaining, data.length - offset);
+          this.addBody(data.subarray(offset, offset + take));
+          offset += take;
+          this.remaining -= take;
+          if (this.remaining === 0) {
+            if (this.state === 'fixed') done.push(this.finish());
+            else this.state = 'chunk-end';
+          }
+          break;
+        }
+        case 'chunk-end': {
+          if (data.length - offset < 2) {
+            this.pending = data.subarray(offset);
+            return;
+          }
+          if (data[offset] !== 13 || data[offset + 1] !== 10) throw new HttpRequestError(400, 'a chunk of the body is not followed by CRLF');
+          offset += 2;
+          this.state = 'chunk-size';
+          break;
+        }
+        case 'chunk-size':
+        case 'trailers': {
+          const end = data.indexOf(CRLF, offset);
+          if (end < 0) {
+            if (data.length - offset > MAX_LINE_BYTES) throw new HttpRequestError(400, `a chunk line is over ${MAX_LINE_BYTES} bytes`);
+            this.pending = data.subarray(offset);
+            return;
+          }
+          const line = data.toString('latin1', offset, end);
+          offset = end + 2;
+          if (this.state === 'trailers') {
+            // Trailer fields carry nothing the container uses; the empty line ends the request.
+            if (line === '') done.push(this.finish());
+            break;
+          }
+          const size = CHUNK_SIZE.exec(line);
+          if (!size) throw new HttpRequestError(400, `malformed chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+          this.remaining = parseInt(size[1]!, 16);
+          this.state = this.remaining === 0 ? 'trailers' : 'chunk-data';
+          break;
+        }
+      }
+    }
+    return;
+  }
+
+  private addBody(part: Buffer): void {
+    if (part.length === 0) return;
+    this.bodyLength += part.length;
+    // Past the limit nothing more is kept; the length still counts so the request is marked.
+    if (this.bodyLength > this.maxBodyBytes) {
+      this.body = [];
+      return;
+    }
+    this.body.push(part);
+  }
+
+  private finish(): ParsedRequest {
+    const request = this.current!;
+    this.current = undefined;
+    this.state = 'head';
+    this.expectsContinue = false;
+    if (this.bodyLength > this.maxBodyBytes) request.bodyTooLarge = true;
+    else if (this.body.length === 1) request.body = this.body[0]!;
+    else if (this.body.length > 1) request.body = Buffer.concat(this.body, this.bodyLength);
+    this.body = [];
+    this.bodyLength = 0;
+    return request;
+  }
+
+  private readHead(text: string): ParsedRequest {
+    const lines = text.split('\r\n');
+    const requestLine = REQUEST_LINE.exec(lines[0]!);
+    if (!requestLine) throw new HttpRequestError(400, `not an HTTP/1.x request line: ${JSON.stringify(lines[0]!.slice(0, 60))}`);
+    const headers: Record<string, string> = {};
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      const name = colon > 0 ? line.slice(0, colon) : '';
+      // A name followed by whitespace, or a folded line, is refused as HTTP/1.1 requires (RFC 9112 §5).
+      if (!TOKEN.test(name)) throw new HttpRequestError(400, `malformed header line ${JSON.stringify(line.slice(0, 60))}`);
+      const value = line.slice(colon + 1).trim();
+      if (FORBIDDEN_IN_VALUE.test(value)) throw new HttpRequestError(400, `header ${name} holds CR, LF or NUL`);
+      const key = name.toLowerCase();
+      const existing = headers[key];
+      if (existing === undefined) headers[key] = value;
+      else if (key === 'content-length') {
+        if (existing !== value) throw new HttpRequestError(400, `conflicting Content-Length values ${existing} and ${value}`);
+      } else if (!SINGLE_VALUED.has(key)) headers[key] = `${existing}, ${value}`;
+    }
+    const http11 = requestLine[3] === '1';
+    const connection = headers.connection;
+    const request: ParsedRequest = {
+      method: requestLine[1]!,
+      target: requestLine[2]!,
+      http11,
+      headers,
+      body: EMPTY,
+      bodyTooLarge: false,
+      keepAlive: http11 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive'),
+    };
+    const transferEncoding = headers['transfer-encoding'];
+    const contentLength = headers['content-length'];
+    if (transferEncoding !== undefined) {
+      // Both framings at once is how requests are smuggled past a proxy: refused, as RFC 9112 §6.3 allows.
+      if (contentLength !== undefined) throw new HttpRequestError(400, 'a request must not have both Transfer-Encoding and Content-Length');
+      const codings = transferEncoding.split(',').map((t) => t.trim().toLowerCase());
+      if (codings[codings.length - 1] !== 'chunked' || codings.slice(0, -1).some((c) => c === 'chunked')) {
+        throw new HttpRequestError(400, `Transfer-Encoding ${JSON.stringify(transferEncoding)} must end in chunked, once`);
+      }
+      if (codings.length > 1) throw new HttpRequestError(501, `Transfer-Encoding ${JSON.stringify(transferEncoding)}: only chunked is supported`);
+      this.state = 'chunk-size';
+    } else if (contentLength !== undefined) {
+      if (!DIGITS.test(contentLength)) throw new HttpRequestError(400, `malformed Content-Length ${JSON.stringify(contentLength)}`);
+      this.remaining = Number(contentLength);
+      if (this.remaining > 0) this.state = 'fixed';
+    }
+    if (this.state !== 'head') {
+      this.expectsContinue = http11 && (headers.expect ?? '').toLowerCase() === '100-continue';
+    }
+    return request;
+  }
+}

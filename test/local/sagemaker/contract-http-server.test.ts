@@ -1,0 +1,300 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContractListenError, serveContract, type ContractHandler, type ContractRequest } from '../../../src/local/sagemaker/onnx-container/contract-http-server';
+import { HttpRequestError, HttpRequestParser } from '../../../src/local/sagemaker/onnx-container/http-request-parser';
+import { freePort } from '../../../src/local/sagemaker/containers/ports';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Serves `handler` on a free port (and `socketPath`), stopped after the test. */
+async function serve(handler: ContractHandler, options: { socketPath?: string; maxBodyBytes?: number; idleTimeoutMs?: number } = {}): Promise<number> {
+  const port = await freePort();
+  const server = await serveContract(handler, { port, maxBodyBytes: options.maxBodyBytes ?? 1024, socketPath: options.socketPath, idleTimeoutMs: options.idleTimeoutMs });
+  cleanups.push(() => server.close());
+  return port;
+}
+
+/** Echoes what it was asked, as JSON. */
+const echo: ContractHandler = (req) => ({
+  status: 200,
+  body: JSON.stringify({ method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body.toString('latin1') }),
+  contentType: 'application/json',
+});
+
+/** Writes `bytes` on a new connection and resolves with everything read until the server closes it or `quietMs` pass without bytes. */
+function raw(target: { port: number } | { path: string }, bytes: string | Buffer, quietMs = 300): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect({ path: target.path });
+    let text = '';
+    let timer = setTimeout(() => socket.destroy(), quietMs);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.destroy(), quietMs);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+}
+
+/** The status lines of the answers in `text` (a body runs straight into the next answer's status line). */
+function statusLines(text: string): string[] {
+  return [...text.matchAll(/HTTP\/1\.1 \d{3} [^\r]*/g)].map((m) => m[0]);
+}
+
+describe('Function: HttpRequestParser.push', () => {
+  it('reads requests split at every byte, chunked bodies with trailers, and pipelined requests in order', () => {
+    // Prepare
+    const wire = Buffer.from(
+      'POST /invocations?x=1 HTTP/1.1\r\nHost: c\r\nContent-Type: text/csv\r\nContent-Length: 7\r\n\r\n1,2\n3,4' +
+        'POST /models HTTP/1.1\r\nTransfer-Encoding: chunked\r\nAccept: a\r\naccept: b\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n' +
+        '\r\nGET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+    );
+    const parser = new HttpRequestParser({ maxBodyBytes: 100 });
+
+    // Act
+    const requests = [];
+    for (let i = 0; i < wire.length; i++) requests.push(...parser.push(wire.subarray(i, i + 1)));
+
+    // Assess
+    expect(requests.map((r) => [r.method, r.target, r.body.toString(), r.keepAlive, r.http11])).toEqual([
+      ['POST', '/invocations?x=1', '1,2\n3,4', true, true],
+      ['POST', '/models', 'abcde', true, true],
+      ['GET', '/ping', '', true, false],
+    ]);
+    expect(requests[0]!.headers['content-type']).toBe('text/csv');
+    expect(requests[1]!.headers.accept).toBe('a, b');
+    expect(parser.partial).toBe(false);
+  });
+
+  it('marks a body over the limit and keeps none of it, whatever its framing', () => {
+    // Prepare
+    const parser = new HttpRequestParser({ maxBodyBytes: 4 });
+
+    // Act
+    const [fixed, chunked, fits] = parser.push(
+      Buffer.from(
+        'POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n12345' +
+          'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n' +
+          'POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n1234',
+      ),
+    );
+
+    // Assess
+    expect([fixed!.bodyTooLarge, fixed!.body.length, chunked!.bodyTooLarge, chunked!.body.length]).toEqual([true, 0, true, 0]);
+    expect([fits!.bodyTooLarge, fits!.body.toString()]).toEqual([false, '1234']);
+  });
+
+  it('returns the requests before bytes it cannot frame, then reads nothing more', () => {
+    // Prepare
+    const parser = new HttpRequestParser({ maxBodyBytes: 10 });
+
+    // Act
+    const requests = parser.push(Buffer.from('GET /first HTTP/1.1\r\n\r\nNOT HTTP\r\n\r\nGET /never HTTP/1.1\r\n\r\n'));
+
+    // Assess
+    expect(requests.map((r) => r.target)).toEqual(['/first']);
+    expect(parser.error?.message).toBe('not an HTTP/1.x request line: "NOT HTTP"');
+  });
+
+  it('refuses what is not a request it can frame, with the status to answer and the reason', () => {
+    // Prepare
+    const cases: Array<[string, number, RegExp]> = [
+      ['GARBAGE\r\n\r\n', 400, /not an HTTP\/1\.x request line: "GARBAGE"/],
+      ['GET / HTTP/2.0\r\n\r\n', 400, /not an HTTP\/1\.x request line/],
+      ['GET / HTTP/1.1\r\nBad Header: x\r\n\r\n', 400, /malformed header line "Bad Header: x"/],
+      ['GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n', 400, /malformed header line " folded"/],
+      ['POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 400, /conflicting Content-Length values 1 and 2/],
+      ['POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n', 400, /malformed Content-Length "-1"/],
+      ['POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n', 400, /both Transfer-Encoding and Content-Length/],
+      ['POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n', 400, /Transfer-Encoding "gzip" must end in chunked/],
+      ['POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 501, /only chunked is supported/],
+      ['POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400, /malformed chunk size line "zz"/],
+      ['POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\naXY', 400, /not followed by CRLF/],
+      [`GET / HTTP/1.1\r\nX: ${'a'.repeat(200)}\r\n\r\n`, 431, /the request head is over 100 bytes/],
+    ];
+
+    // Act
+    const outcomes = cases.map(([wire]) => {
+      const parser = new HttpRequestParser({ maxBodyBytes: 10, maxHeaderBytes: 100 });
+      const requests = parser.push(Buffer.from(wire));
+      return { requests, error: parser.error, after: parser.push(Buffer.from('GET / HTTP/1.1\r\n\r\n')) };
+    });
+
+    // Assess
+    outcomes.forEach(({ requests, error, after }, i) => {
+      expect(requests, cases[i]![0]).toEqual([]);
+      expect(error, cases[i]![0]).toBeInstanceOf(HttpRequestError);
+      expect(error!.status, cases[i]![0]).toBe(cases[i]![1]);
+      expect(error!.message, cases[i]![0]).toMatch(cases[i]![2]);
+      expect(after, 'nothing is read past the error').toEqual([]);
+    });
+  });
+});
+
+describe('Function: serveContract', () => {
+  it('serves Node’s HTTP client over kept-alive connections, with bodies, queries and lower-cased headers', async () => {
+    // Prepare
+    const port = await serve(echo);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    const call = (path: string, body: string) =>
+      new Promise<{ status: number; body: string; contentType: string | undefined; socket: unknown }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': 'text/csv', 'X-Custom': 'v' } }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text, contentType: res.headers['content-type'], socket: req.socket }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    // Act
+    const first = await call('/invocations?a=b', '1,2');
+    const second = await call('/invocations', 'é');
+
+    // Assess
+    expect(first.status).toBe(200);
+    expect(first.contentType).toBe('application/json');
+    const echoed = JSON.parse(first.body) as { method: string; path: string; query: string; headers: Record<string, string>; body: string };
+    expect([echoed.method, echoed.path, echoed.query, echoed.body]).toEqual(['POST', '/invocations', 'a=b', '1,2']);
+    expect(echoed.headers['x-custom']).toBe('v');
+    expect(Buffer.from((JSON.parse(second.body) as { body: string }).body, 'latin1').toString('utf8')).toBe('é');
+    expect(second.socket).toBe(first.socket);
+  });
+
+  it('answers pipelined requests in order, each after the slow one before it, and HEAD without a body', async () => {
+    // Prepare
+    const port = await serve(async (req: ContractRequest) => {
+      if (req.path === '/slow') await new Promise((r) => setTimeout(r, 50));
+      return { status: 200, body: `answer for ${req.path}` };
+    });
+
+    // Act
+    const text = await raw({ port }, 'GET /slow HTTP/1.1\r\n\r\nGET /fast HTTP/1.1\r\n\r\nHEAD /head HTTP/1.1\r\n\r\nGET /last HTTP/1.1\r\nConnection: close\r\n\r\n');
+
+    // Assess
+    const bodies = text.split(/HTTP\/1\.1 200 OK\r\n[^]*?\r\n\r\n/).filter((b) => b !== '');
+    expect(bodies).toEqual(['answer for /slow', 'answer for /fast', 'answer for /last']);
+    expect(text).toContain('content-length: 16\r\n\r\nHTTP/1.1'); // the HEAD answer: its length, no body
+    expect(text).toMatch(/connection: close\r\n\r\nanswer for \/last$/);
+  });
+
+  it('says 100 Continue to a client that waits for it, and keeps an HTTP/1.0 client only when asked', async () => {
+    // Prepare
+    const port = await serve(echo);
+
+    // Act
+    const expecting = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text === 'HTTP/1.1 100 Continue\r\n\r\n') socket.write('body');
+        if (text.includes('"body":"body"')) socket.end();
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      socket.write('POST /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n');
+    });
+    const oldKept = await raw({ port }, 'GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\nGET /c HTTP/1.0\r\n\r\n');
+
+    // Assess
+    expect(expecting.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n')).toBe(true);
+    expect(statusLines(oldKept)).toHaveLength(2);
+    expect(oldKept).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*connection: keep-alive\r\n/);
+    expect(oldKept).toMatch(/connection: close\r\n\r\n\{"method":"GET","path":"\/b"/);
+  });
+
+  it('answers 413 to an oversized body on a connection that still serves, and 400 or 431 then closes on bytes it cannot read', async () => {
+    // Prepare
+    const port = await serve(echo, { maxBodyBytes: 8 });
+
+    // Act
+    const oversized = await raw({ port }, `POST /x HTTP/1.1\r\nContent-Length: 20\r\n\r\n${'z'.repeat(20)}GET /after HTTP/1.1\r\n\r\n`);
+    const garbage = await raw({ port }, 'GET /first HTTP/1.1\r\n\r\nNOT HTTP AT ALL\r\n\r\nGET /never HTTP/1.1\r\n\r\n');
+    const huge = await raw({ port }, `GET / HTTP/1.1\r\nX: ${'a'.repeat(70 * 1024)}`);
+
+    // Assess
+    expect(statusLines(oversized)).toEqual(['HTTP/1.1 413 Payload Too Large', 'HTTP/1.1 200 OK']);
+    expect(oversized).toContain('request body over 8 bytes');
+    expect(statusLines(garbage)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 400 Bad Request']);
+    expect(garbage).toMatch(/connection: close\r\n\r\nnot an HTTP\/1\.x request line: "NOT HTTP AT ALL"$/);
+    expect(statusLines(huge)).toEqual(['HTTP/1.1 431 Request Header Fields Too Large']);
+  });
+
+  it('answers 500 with the message of a handler that throws or rejects, and goes on serving', async () => {
+    // Prepare
+    const port = await serve((req) => {
+      if (req.path === '/throws') throw new Error('sync failure');
+      if (req.path === '/rejects') return Promise.reject(new Error('async failure'));
+      return { status: 200, body: 'fine' };
+    });
+
+    // Act
+    const text = await raw({ port }, 'GET /throws HTTP/1.1\r\n\r\nGET /rejects HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n');
+
+    // Assess
+    expect(statusLines(text)).toEqual(['HTTP/1.1 500 Internal Server Error', 'HTTP/1.1 500 Internal Server Error', 'HTTP/1.1 200 OK']);
+    expect(text).toContain('sync failure');
+    expect(text).toContain('async failure');
+  });
+
+  it('serves the same on a Unix socket, answers a client that half-closes, and closes connections idle past the timeout', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'contract-socket-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const socketPath = join(dir, 'c.sock');
+    const port = await serve(echo, { socketPath, idleTimeoutMs: 100 });
+
+    // Act
+    const viaSocket = await raw({ path: socketPath }, 'GET /over-the-socket HTTP/1.1\r\n\r\n');
+    const halfClosed = await new Promise<string>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      socket.on('end', () => resolve(text));
+      socket.end('GET /then-end HTTP/1.1\r\n\r\n');
+    });
+    const started = Date.now();
+    const idle = await raw({ port }, 'GET /idle HTTP/1.1\r\n\r\n', 5000);
+    const idleFor = Date.now() - started;
+
+    // Assess
+    expect(viaSocket).toContain('"path":"/over-the-socket"');
+    expect(halfClosed).toContain('"path":"/then-end"');
+    expect(idle).toContain('"path":"/idle"');
+    expect(idleFor).toBeGreaterThanOrEqual(100);
+    expect(idleFor).toBeLessThan(3000);
+  });
+
+  it('fails with ContractListenError naming the port or socket it cannot listen on', async () => {
+    // Prepare
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const port = (taken.address() as AddressInfo).port;
+
+    // Act
+    const onPort = await serveContract(echo, { port, maxBodyBytes: 1 }).catch((error: unknown) => error);
+    const onSocket = await serveContract(echo, { port: await freePort(), socketPath: '/nonexistent-dir/c.sock', maxBodyBytes: 1 }).catch((error: unknown) => error);
+
+    // Assess
+    expect(onPort).toBeInstanceOf(ContractListenError);
+    expect((onPort as Error).message).toMatch(new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    expect(onSocket).toBeInstanceOf(ContractListenError);
+    expect((onSocket as Error).message).toMatch(/^cannot listen on Unix socket \/nonexistent-dir\/c\.sock: /);
+  });
+});
