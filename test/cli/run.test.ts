@@ -209,6 +209,22 @@ describe('Command: smhost run', () => {
     expect(fakes.sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  it('exits 2 when a full name or ARN of another stage contradicts --stage, starting nothing', async () => {
+    // Act
+    const byName = await run(['--stage', 'prod', 'run', 'smhost-dev-batch-transform', '--input', join(dir, 'transform.json')], fakes.factory);
+    const byArn = await run(['--stage', 'prod', 'run', machineArn('smhost-dev-batch-transform'), '--input', join(dir, 'transform.json')], fakes.factory);
+    const agreeing = await run(['--stage', 'dev', 'run', 'smhost-dev-batch-transform', '--input', join(dir, 'transform.json')], fakes.factory);
+
+    // Assess
+    expect([byName.code, byArn.code, agreeing.code]).toEqual([2, 2, 0]);
+    expect(byName.stderr()).toBe(
+      'smhost: invalid state-machine "smhost-dev-batch-transform": is the batch-transform machine of stage "dev", but --stage is "prod"; ' +
+        'give the workflow name (batch-transform) to run stage "prod"\'s, or leave out --stage\n',
+    );
+    expect(byArn.stderr()).toContain('is the batch-transform machine of stage "dev", but --stage is "prod"');
+    expect(fakes.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
   it('starts a state machine given by its ARN', async () => {
     // Act
     const result = await run(['run', machineArn('smhost-prod-deploy-pipeline-model'), '--input', deployInput], fakes.factory);

@@ -16,7 +16,7 @@ import { parseInput, secondsSchema } from '../inputs';
 import { formatFields, type Output } from '../output';
 import { followExecution, type FollowOutcome } from './follow-execution';
 import { problemsInPlainWords } from './input-problems';
-import { resolveStateMachine } from './state-machine-lookup';
+import { checkStageAgrees, resolveStateMachine } from './state-machine-lookup';
 
 /** The input file breaks the workflow's schema; nothing was started. */
 export class WorkflowInputRefusedError extends CliError {
@@ -182,7 +182,9 @@ export function registerRunCommand(program: Command, host: CommandHost): void {
 
         const ctx = context();
         const sfn = ctx.clients.sfn;
-        const machine = await resolveStateMachine(sfn, stateMachine, { service: ctx.names.service, stage: ctx.names.stage });
+        const stack = { service: ctx.names.service, stage: ctx.names.stage };
+        checkStageAgrees(stateMachine, stack, globals.stage);
+        const machine = await resolveStateMachine(sfn, stateMachine, stack);
         let executionArn: string;
         try {
           const started = await sfn.send(

@@ -5,7 +5,7 @@
  */
 import { ListStateMachinesCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { WORKFLOW_NAMES } from '../../workflows/workflow-schemas';
-import { NotFoundError } from '../errors';
+import { InvalidInputError, NotFoundError } from '../errors';
 
 /** A state machine as ListStateMachines names it. */
 export interface StateMachineRef {
@@ -73,6 +73,26 @@ export async function resolveStateMachine(sfn: SFNClient, requested: string, sta
     .filter((name) => name.endsWith(suffix))
     .sort();
   throw new StateMachineMissingError(wanted, requested, existing, isWorkflow(requested) ? stack.stage : undefined);
+}
+
+/**
+ * Refuses a full name (or ARN) of another stage's machine when `--stage` names a stage: the command line
+ * would contradict itself, and a CI job aimed at one stage must not touch another.
+ */
+export function checkStageAgrees(requested: string, stack: StackRef, stageOption: string | undefined): void {
+  if (stageOption === undefined) return;
+  const name = requested.startsWith('arn:') ? requested.slice(requested.lastIndexOf(':') + 1) : requested;
+  const workflow = workflowSuffix(name);
+  const prefix = `${stack.service}-`;
+  if (workflow === undefined || name === workflow || !name.startsWith(prefix)) return;
+  const stage = name.slice(prefix.length, name.length - workflow.length - 1);
+  if (stage !== '' && stage !== stageOption) {
+    throw new InvalidInputError(
+      `state-machine ${JSON.stringify(requested)}`,
+      `is the ${workflow} machine of stage "${stage}", but --stage is "${stageOption}"; ` +
+        `give the workflow name (${workflow}) to run stage "${stageOption}"'s, or leave out --stage`,
+    );
+  }
 }
 
 function isWorkflow(name: string): boolean {
