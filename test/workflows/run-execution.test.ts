@@ -9,7 +9,6 @@ const sfnMock = mockClient(SFNClient);
 const sfn = new SFNClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:smhost-dev-deploy-pipeline-model';
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:smhost-dev-deploy-pipeline-model:run-1';
-const noSleep = async () => {};
 
 function listMachines() {
   sfnMock.on(ListStateMachinesCommand).resolvesOnce({
@@ -23,7 +22,7 @@ function listMachines() {
 afterEach(() => sfnMock.reset());
 
 describe('Function: runExecution', () => {
-  it('starts the execution found by its workflow name and follows it to success, printing states and endpoint statuses', async () => {
+  it('starts the execution found by its full name and follows it to success, printing states and endpoint statuses', async () => {
     // Prepare
     listMachines();
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
@@ -52,7 +51,7 @@ describe('Function: runExecution', () => {
     const lines: string[] = [];
 
     // Act
-    const outcome = await runExecution(sfn, { stateMachine: 'deploy-pipeline-model', input: MINIMAL_INPUTS['deploy-pipeline-model'], wait: true }, (l) => lines.push(l), noSleep);
+    const outcome = await runExecution(sfn, { stateMachine: 'smhost-dev-deploy-pipeline-model', input: MINIMAL_INPUTS['deploy-pipeline-model'], wait: true, pollIntervalMs: 1 }, (l) => lines.push(l));
 
     // Assess
     expect(outcome).toEqual({ status: 'SUCCEEDED', stateMachineArn: ARN, executionArn: EXECUTION, output: { endpointName: 'iris-pipeline' } });
@@ -70,29 +69,56 @@ describe('Function: runExecution', () => {
     const lines: string[] = [];
 
     // Act
-    const outcome = await runExecution(sfn, { stateMachine: 'smhost-dev-deploy-pipeline-model', input: MINIMAL_INPUTS['deploy-pipeline-model'], wait: true }, (l) => lines.push(l), noSleep);
+    const outcome = await runExecution(sfn, { stateMachine: 'smhost-dev-deploy-pipeline-model', input: MINIMAL_INPUTS['deploy-pipeline-model'], wait: true, pollIntervalMs: 1 }, (l) => lines.push(l));
 
     // Assess
     expect(outcome).toMatchObject({ status: 'FAILED', error: 'EndpointFailedError', cause: 'the endpoint is Failed: no model' });
     expect(lines.at(-1)).toBe('failed: EndpointFailedError: the endpoint is Failed: no model');
   });
 
+  it('prints a failure its Catch handled as handled, in plain words, not as an error', async () => {
+    // Prepare: a first deployment looks for the endpoint it is about to create.
+    listMachines();
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
+    const when = new Date();
+    sfnMock.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        { id: 2, timestamp: when, type: 'TaskStateEntered', stateEnteredEventDetails: { name: 'FindEndpoint' } },
+        { id: 3, timestamp: when, type: 'TaskFailed', previousEventId: 2, taskFailedEventDetails: { resourceType: 'aws-sdk:sagemaker', resource: 'describeEndpoint', error: 'SageMaker.ValidationException', cause: 'Could not find endpoint "iris-pipeline".' } },
+        { id: 4, timestamp: when, type: 'TaskStateExited', previousEventId: 3, stateExitedEventDetails: { name: 'FindEndpoint' } },
+        { id: 5, timestamp: when, type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: '{}' } },
+      ],
+    });
+    const lines: string[] = [];
+
+    // Act
+    await runExecution(sfn, { stateMachine: 'smhost-dev-deploy-pipeline-model', input: MINIMAL_INPUTS['deploy-pipeline-model'], wait: true, pollIntervalMs: 1 }, (l) => lines.push(l));
+
+    // Assess
+    expect(lines).toEqual([
+      `started ${EXECUTION}`,
+      '→ FindEndpoint',
+      '  FindEndpoint: endpoint iris-pipeline does not exist yet (SageMaker.ValidationException), handled by its Catch',
+      'succeeded',
+    ]);
+  });
+
   it('refuses a bad input before calling Step Functions', async () => {
     // Act
-    const run = runExecution(sfn, { stateMachine: 'deploy-pipeline-model', input: { endpointName: 'x' }, wait: true }, () => {}, noSleep);
+    const run = runExecution(sfn, { stateMachine: 'deploy-pipeline-model', input: { endpointName: 'x' }, wait: true }, () => {});
 
     // Assess
     await expect(run).rejects.toThrow(WorkflowInputError);
     expect(sfnMock.calls()).toHaveLength(0);
   });
 
-  it('returns right after the start without --wait', async () => {
+  it('returns right after the start without --wait, the machine named by its ARN', async () => {
     // Prepare
     listMachines();
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
 
     // Act
-    const outcome = await runExecution(sfn, { stateMachine: 'deploy-pipeline-model', input: MINIMAL_INPUTS['deploy-pipeline-model'], executionName: 'ci-7' }, () => {}, noSleep);
+    const outcome = await runExecution(sfn, { stateMachine: ARN, input: MINIMAL_INPUTS['deploy-pipeline-model'], executionName: 'ci-7' }, () => {});
 
     // Assess
     expect(outcome.status).toBe('STARTED');
@@ -108,7 +134,7 @@ describe('Function: runExecution', () => {
     const lines: string[] = [];
 
     // Act
-    const outcome = await runExecution(sfn, { stateMachine: 'deploy-pipeline-model', input: MINIMAL_INPUTS['deploy-pipeline-model'], wait: true, timeoutSeconds: 0 }, (l) => lines.push(l), noSleep);
+    const outcome = await runExecution(sfn, { stateMachine: 'smhost-dev-deploy-pipeline-model', input: MINIMAL_INPUTS['deploy-pipeline-model'], wait: true, timeoutSeconds: 0, pollIntervalMs: 1 }, (l) => lines.push(l));
 
     // Assess
     expect(outcome.status).toBe('STILL_RUNNING');
@@ -117,7 +143,7 @@ describe('Function: runExecution', () => {
 });
 
 describe('Function: findStateMachine', () => {
-  it('refuses an unknown name and an ambiguous one', async () => {
+  it('finds a machine by its exact name or ARN only: a workflow name never picks one of several stages', async () => {
     // Prepare
     sfnMock.on(ListStateMachinesCommand).resolves({
       stateMachines: [
@@ -128,7 +154,8 @@ describe('Function: findStateMachine', () => {
 
     // Act / Assess
     await expect(findStateMachine(sfn, 'nothing')).rejects.toThrow(StateMachineNotFoundError);
-    await expect(findStateMachine(sfn, 'batch-transform')).rejects.toThrow(/several state machines/);
+    await expect(findStateMachine(sfn, 'batch-transform')).rejects.toThrow('no state machine is called "batch-transform"');
     await expect(findStateMachine(sfn, 'smhost-prod-batch-transform')).resolves.toBe('arn:b');
+    await expect(findStateMachine(sfn, 'arn:a')).resolves.toBe('arn:a');
   });
 });

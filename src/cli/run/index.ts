@@ -14,7 +14,7 @@ import type { CommandHost } from '../command';
 import { CliError, ExitCode, InterruptedError, InvalidInputError, NotFoundError, OperationFailedError, WaitTimeoutError } from '../errors';
 import { parseInput, secondsSchema } from '../inputs';
 import { formatFields, type Output } from '../output';
-import { followExecution, type FollowOutcome } from './follow-execution';
+import { followExecution, type FollowOutcome } from '../../workflows/follow-execution';
 import { problemsInPlainWords } from './input-problems';
 import { checkStageAgrees, resolveStateMachine } from './state-machine-lookup';
 

@@ -1,6 +1,6 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import { HistoryNarrator, type ProgressLine } from '../../../src/cli/run/history-narrator';
+import { HistoryNarrator, type ProgressLine } from '../../src/workflows/history-narrator';
 
 function readAll(narrator: HistoryNarrator, events: Omit<HistoryEvent, 'timestamp'>[]): ProgressLine[] {
   return events.flatMap((event) => narrator.read({ timestamp: new Date(), ...event } as HistoryEvent).lines);
