@@ -1,9 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ContractListenError, serveContract, type ContractHandler, type ContractRequest } from '../../../src/local/sagemaker/onnx-container/contract-http-server';
 import { HttpRequestError, HttpRequestParser } from '../../../src/local/sagemaker/onnx-container/http-request-parser';
 import { freePort } from '../../../src/local/sagemaker/containers/ports';
@@ -14,10 +11,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Serves `handler` on a free port (and `socketPath`), stopped after the test. */
-async function serve(handler: ContractHandler, options: { socketPath?: string; maxBodyBytes?: number; idleTimeoutMs?: number } = {}): Promise<number> {
+/** Serves `handler` on a free port, stopped after the test. */
+async function serve(handler: ContractHandler, options: { maxBodyBytes?: number; idleTimeoutMs?: number } = {}): Promise<number> {
   const port = await freePort();
-  const server = await serveContract(handler, { port, maxBodyBytes: options.maxBodyBytes ?? 1024, socketPath: options.socketPath, idleTimeoutMs: options.idleTimeoutMs });
+  const server = await serveContract(handler, { port, maxBodyBytes: options.maxBodyBytes ?? 1024, idleTimeoutMs: options.idleTimeoutMs });
   cleanups.push(() => server.close());
   return port;
 }
@@ -30,9 +27,9 @@ const echo: ContractHandler = (req) => ({
 });
 
 /** Writes `bytes` on a new connection and resolves with everything read until the server closes it or `quietMs` pass without bytes. */
-function raw(target: { port: number } | { path: string }, bytes: string | Buffer, quietMs = 300): Promise<string> {
+function raw(target: { port: number }, bytes: string | Buffer, quietMs = 300): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect({ path: target.path });
+    const socket = connect({ host: '127.0.0.1', port: target.port });
     let text = '';
     let timer = setTimeout(() => socket.destroy(), quietMs);
     socket.on('data', (chunk: Buffer) => {
@@ -252,15 +249,11 @@ describe('Function: serveContract', () => {
     expect(text).toContain('async failure');
   });
 
-  it('serves the same on a Unix socket, answers a client that half-closes, and closes connections idle past the timeout', async () => {
+  it('answers a client that half-closes, and closes connections idle past the timeout', async () => {
     // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'contract-socket-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const socketPath = join(dir, 'c.sock');
-    const port = await serve(echo, { socketPath, idleTimeoutMs: 100 });
+    const port = await serve(echo, { idleTimeoutMs: 100 });
 
     // Act
-    const viaSocket = await raw({ path: socketPath }, 'GET /over-the-socket HTTP/1.1\r\n\r\n');
     const halfClosed = await new Promise<string>((resolve) => {
       const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
       let text = '';
@@ -273,14 +266,13 @@ describe('Function: serveContract', () => {
     const idleFor = Date.now() - started;
 
     // Assess
-    expect(viaSocket).toContain('"path":"/over-the-socket"');
     expect(halfClosed).toContain('"path":"/then-end"');
     expect(idle).toContain('"path":"/idle"');
     expect(idleFor).toBeGreaterThanOrEqual(100);
     expect(idleFor).toBeLessThan(3000);
   });
 
-  it('fails with ContractListenError naming the port or socket it cannot listen on', async () => {
+  it('fails with ContractListenError naming the port it cannot listen on', async () => {
     // Prepare
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
@@ -289,12 +281,9 @@ describe('Function: serveContract', () => {
 
     // Act
     const onPort = await serveContract(echo, { port, maxBodyBytes: 1 }).catch((error: unknown) => error);
-    const onSocket = await serveContract(echo, { port: await freePort(), socketPath: '/nonexistent-dir/c.sock', maxBodyBytes: 1 }).catch((error: unknown) => error);
 
     // Assess
     expect(onPort).toBeInstanceOf(ContractListenError);
     expect((onPort as Error).message).toMatch(new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
-    expect(onSocket).toBeInstanceOf(ContractListenError);
-    expect((onSocket as Error).message).toMatch(/^cannot listen on Unix socket \/nonexistent-dir\/c\.sock: /);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The emulator's HTTP/1.1 client for the hop to one container: kept-alive connections to 127.0.0.1:<port>
- * (or to a Unix socket the container also serves on), one request at a time on each, reused last-in first-out.
+ * The emulator's HTTP/1.1 client for the hop to one container: kept-alive connections to 127.0.0.1:<port>,
+ * one request at a time on each, reused last-in first-out.
  *
  * Every `InvokeEndpoint` crosses this hop, so it is kept lean: the request head is written as one string,
  * the response is read by `HttpResponseParser` straight off the socket, and no per-request objects beyond
@@ -48,11 +48,6 @@ export interface ContainerHttpClientOptions {
    * container is just closing.
    */
   idleMs?: number;
-  /**
-   * A Unix socket the container serves the same HTTP on (the built-in container's `SMHOST_CONTAINER_SOCKET`):
-   * requests go there instead of to the TCP port, skipping the TCP/IP stack in both directions.
-   */
-  socketPath?: string;
 }
 
 /** Bodies up to this size are copied behind the head for one write; larger ones go as a second buffer. */
@@ -90,12 +85,12 @@ class Connection {
   };
 
   constructor(
-    target: { port: number } | { socketPath: string },
+    port: number,
     /** Called once when the connection ends, with the call it was serving (if any) and why. */
     onGone: (connection: Connection, call: Call | undefined, error: Error | undefined) => void,
     onAnswer: (connection: Connection, call: Call, response: ParsedResponse) => void,
   ) {
-    this.socket = 'socketPath' in target ? connect({ path: target.socketPath }) : connect({ host: '127.0.0.1', port: target.port, noDelay: true });
+    this.socket = connect({ host: '127.0.0.1', port, noDelay: true });
     const gone = (error: Error | undefined) => {
       if (this.gone) return;
       this.gone = true;
@@ -133,8 +128,6 @@ export class ContainerHttpClient {
   private readonly waiting: Call[] = [];
   private readonly maxConnections: number;
   private readonly idleMs: number;
-  private readonly target: { port: number } | { socketPath: string };
-  private readonly host: string;
   private active = 0;
   private destroyed = false;
   /**
@@ -160,7 +153,7 @@ export class ContainerHttpClient {
   };
 
   /**
-   * @param port The container's port on 127.0.0.1 (also the `Host` of requests sent to `options.socketPath`).
+   * @param port The container's port on 127.0.0.1.
    * @param label Names the container in error messages (`<endpoint>/<variant>/<hostname>`).
    */
   constructor(
@@ -170,8 +163,6 @@ export class ContainerHttpClient {
   ) {
     this.maxConnections = options.maxConnections ?? 64;
     this.idleMs = options.idleMs ?? 4000;
-    this.target = options.socketPath !== undefined ? { socketPath: options.socketPath } : { port };
-    this.host = `127.0.0.1:${port}`;
   }
 
   /**
@@ -284,7 +275,7 @@ export class ContainerHttpClient {
     if (!path.startsWith('/') || FORBIDDEN_IN_PATH.test(path)) {
       throw new InvalidContainerRequestError(`path ${JSON.stringify(path)} must start with / and hold no spaces or control characters`);
     }
-    let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.host}\r\n`;
+    let head = `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1:${this.port}\r\n`;
     for (const name in headers) {
       const value = headers[name]!;
       if (!TOKEN.test(name)) throw new InvalidContainerRequestError(`header name ${JSON.stringify(name)} is not an HTTP token`);
@@ -304,7 +295,7 @@ export class ContainerHttpClient {
         connection.socket.destroy();
       }
     }
-    const connection = new Connection(this.target, this.onGone, this.onAnswer);
+    const connection = new Connection(this.port, this.onGone, this.onAnswer);
     this.open.add(connection);
     return connection;
   }

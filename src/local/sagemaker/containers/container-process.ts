@@ -4,10 +4,8 @@
  * log file, the local stand-in for the container's CloudWatch log stream.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { CONTAINER_SOCKET_ENV } from '../onnx-container/container-socket';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { builtinContainerCommand } from './builtin-container-command';
 import { ContainerHttpClient, type ContainerResponse } from './container-http-client';
 import { prepareStandby, standbyCanServe, takeStandby } from './container-standby';
@@ -46,24 +44,9 @@ const MAX_PING_DELAY_MS = 100;
 const STANDBY_AFTER_HEALTHY_MS = 1000;
 /** How long after a built-in container stops the next standby starts, so that stopping many at once starts one. */
 const STANDBY_AFTER_STOP_MS = 50;
-/** Unix socket paths longer than this do not fit `sockaddr_un` on every platform; the hop then stays on TCP. */
-const MAX_SOCKET_PATH = 100;
-
-/**
- * A Unix socket path for a built-in container, in a folder of its own that only this user can enter (so no
- * other user can reach the container through it), or undefined when the temporary folder's path is too long.
- */
-function privateSocketPath(): string | undefined {
-  const path = join(tmpdir(), 'smhost-XXXXXX', 'c.sock');
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) return undefined;
-  return join(mkdtempSync(join(tmpdir(), 'smhost-')), 'c.sock');
-}
 
 export class ContainerProcess {
-  /** Over the contract's TCP port: `/ping`, and every request of a container that has no Unix socket. */
   private readonly client: ContainerHttpClient;
-  /** Over the built-in container's Unix socket, for every request but `/ping`. */
-  private readonly socketClient: ContainerHttpClient | undefined;
   private readonly stderrTail: string[] = [];
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exited: Promise<void>;
@@ -81,20 +64,16 @@ export class ContainerProcess {
     /** The built-in container's command, when a standby process can serve its like. */
     private readonly standbyArgv: string[] | undefined,
     private readonly fromStandby: boolean,
-    private readonly socketPath: string | undefined,
   ) {
     this.client = new ContainerHttpClient(port, launch.label);
-    if (socketPath !== undefined) this.socketClient = new ContainerHttpClient(port, launch.label, { socketPath });
     this.exited = new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) {
         this.exitInfo = { code: child.exitCode, signal: child.signalCode };
-        this.removeSocket();
         return resolve();
       }
       guardProcessGroup(child.pid);
       child.once('exit', (code, signal) => {
         releaseProcessGroup(child.pid);
-        this.removeSocket();
         this.exitInfo = { code, signal };
         this.log.write(`--- exited (code ${code}, signal ${signal})\n`);
         resolve();
@@ -148,9 +127,6 @@ export class ContainerProcess {
       SAGEMAKER_MULTI_MODEL: launch.multiModel ? 'true' : 'false',
       SM_MODEL_DIR: launch.modelDir,
     };
-    // The emulator's own hop to a built-in container goes over a Unix socket; the port still serves the contract.
-    const socketPath = launch.target.kind === 'builtin' ? privateSocketPath() : undefined;
-    if (socketPath !== undefined) variables[CONTAINER_SOCKET_ENV] = socketPath;
     const standbyArgv =
       launch.target.kind === 'builtin' && standbyCanServe({ ...launch.target.environment, ...launch.environment }) ? argv : undefined;
     const env: Record<string, string> = {};
@@ -161,15 +137,10 @@ export class ContainerProcess {
     log.write(`--- starting ${launch.label}: ${argv.join(' ')} (port ${port}, model dir ${launch.modelDir})${how}\n`);
     // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the emulator
     // stops its containers itself, in order, rather than have them die under a deployment that replaces them.
-    try {
-      child ??= spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    } catch (error) {
-      if (socketPath !== undefined) rmSync(dirname(socketPath), { recursive: true, force: true });
-      throw error;
-    }
+    child ??= spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     // When the next standby starts is explained in container-standby.ts.
     if (standbyArgv && !fromStandby) prepareStandby(standbyArgv);
-    return new ContainerProcess(launch, port, child, log, standbyArgv, fromStandby, socketPath);
+    return new ContainerProcess(launch, port, child, log, standbyArgv, fromStandby);
   }
 
   /** Calls `listener` once if the process ends without `stop()` having been asked for. */
@@ -212,8 +183,7 @@ export class ContainerProcess {
       if (!this.running) throw new ContainerStartError(this.exitReason());
       const outputsBefore = this.outputs;
       try {
-        // Over the TCP port, the contract's own: the built-in container listens on its socket before its port.
-        const res = await this.client.request('GET', '/ping', {}, undefined, Math.max(100, Math.min(2000, deadline - Date.now())));
+        const res = await this.request('GET', '/ping', {}, undefined, Math.max(100, Math.min(2000, deadline - Date.now())));
         if (res.status === 200) {
           if (this.standbyArgv && this.fromStandby) prepareStandby(this.standbyArgv, STANDBY_AFTER_HEALTHY_MS);
           return;
@@ -253,12 +223,7 @@ export class ContainerProcess {
    * @throws {ContainerUnreachableError} when it cannot be reached or its answer is not HTTP.
    */
   request(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<ContainerResponse> {
-    return (this.socketClient ?? this.client).request(method, path, headers, body, timeoutMs);
-  }
-
-  /** The socket's folder goes once the process is gone: nothing listens there any more. */
-  private removeSocket(): void {
-    if (this.socketPath !== undefined) rmSync(dirname(this.socketPath), { recursive: true, force: true });
+    return this.client.request(method, path, headers, body, timeoutMs);
   }
 
   /** The container's whole process group (its own, see `start`), so workers it started stop with it. */
@@ -273,7 +238,6 @@ export class ContainerProcess {
   /** Stops the process and its group: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
   async stop(graceMs = 2000): Promise<void> {
     this.client.destroy();
-    this.socketClient?.destroy();
     if (this.running && !this.stopping) {
       this.stopping = true;
       this.signalGroup('SIGTERM');

@@ -8,9 +8,6 @@
  * can use: `Content-Length` and chunked request bodies, `Expect: 100-continue`, keep-alive (HTTP/1.1 by
  * default, HTTP/1.0 on request), pipelined requests answered in order, `HEAD`, and clear 4xx answers
  * (then a close) to requests it cannot read. Every answer has a `Content-Length` and goes out in one write.
- *
- * It listens on the contract's TCP port and, when asked, on a Unix socket too (the emulator's own hop to
- * its built-in containers, which skips the TCP/IP stack on both directions).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
@@ -43,8 +40,6 @@ export interface ContractServerOptions {
   port: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** A Unix socket to listen on as well; it is listening before the TCP port is. */
-  socketPath?: string;
   /** Bodies over this many bytes are read to their end and answered 413. */
   maxBodyBytes: number;
   /** An idle kept-alive connection, or one stalled in the middle of a request, is closed after this long. Default 60 s. */
@@ -214,12 +209,9 @@ function message(request: ParsedRequest): ContractRequest {
   };
 }
 
-function listen(server: Server, where: { port: number; host: string } | { path: string }): Promise<void> {
+function listen(server: Server, where: { port: number; host: string }): Promise<void> {
   return new Promise((resolve, reject) => {
-    const failed = (error: Error) => {
-      const place = 'path' in where ? `Unix socket ${where.path}` : `${where.host}:${where.port}`;
-      reject(new ContractListenError(`cannot listen on ${place}: ${error.message}`));
-    };
+    const failed = (error: Error) => reject(new ContractListenError(`cannot listen on ${where.host}:${where.port}: ${error.message}`));
     server.once('error', failed);
     server.listen(where, () => {
       server.off('error', failed);
@@ -229,9 +221,9 @@ function listen(server: Server, where: { port: number; host: string } | { path: 
 }
 
 /**
- * Serves `handler` on `options.port` (and `options.socketPath`, when given).
+ * Serves `handler` on `options.port`.
  *
- * @throws {ContractListenError} when the port or socket cannot be listened on (taken, no permission).
+ * @throws {ContractListenError} when the port cannot be listened on (taken, no permission).
  */
 export async function serveContract(handler: ContractHandler, options: ContractServerOptions): Promise<ContractServer> {
   const connections = new Set<Connection>();
@@ -239,20 +231,8 @@ export async function serveContract(handler: ContractHandler, options: ContractS
   const accept = (socket: Socket) => {
     connections.add(new Connection(socket, options.maxBodyBytes, handler, (c) => connections.delete(c)));
   };
-  const servers: Server[] = [];
-  try {
-    if (options.socketPath !== undefined) {
-      const local = createServer({ allowHalfOpen: true }, accept);
-      servers.push(local);
-      await listen(local, { path: options.socketPath });
-    }
-    const tcp = createServer({ allowHalfOpen: true, noDelay: true }, accept);
-    servers.push(tcp);
-    await listen(tcp, { port: options.port, host: options.host ?? '127.0.0.1' });
-  } catch (error) {
-    for (const server of servers) server.close();
-    throw error;
-  }
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, accept);
+  await listen(server, { port: options.port, host: options.host ?? '127.0.0.1' });
   // One sweep for every connection, instead of a timer per connection re-armed on every request.
   const sweep = setInterval(
     () => {
@@ -265,9 +245,9 @@ export async function serveContract(handler: ContractHandler, options: ContractS
   return {
     async close() {
       clearInterval(sweep);
-      const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const connection of connections) connection.socket.destroy();
-      await Promise.all(closed);
+      await closed;
     },
   };
 }

@@ -8,13 +8,11 @@
  * `SM_MODEL_DIR=./model SAGEMAKER_BIND_TO_PORT=8080 npx tsx src/local/sagemaker/onnx-container/server.ts`.
  *
  * Environment: `SMHOST_ONNX_OUTPUT` picks the output to answer with (default: the graph's first);
- * `SMHOST_CONTAINER_MEMORY_LIMIT_BYTES` (multi-model) is the resident memory past which a load answers 507;
- * `SMHOST_CONTAINER_SOCKET` names a Unix socket to serve on as well as the port (the emulator sets it for its
- * own hop to the container: no TCP/IP stack on either direction). HTTP is served by `contract-http-server.ts`.
+ * `SMHOST_CONTAINER_MEMORY_LIMIT_BYTES` (multi-model) is the resident memory past which a load answers 507.
+ * HTTP is served by `contract-http-server.ts`.
  */
 import { ContractListenError, serveContract, type ContractAnswer, type ContractRequest } from './contract-http-server';
 import { ContainerRequestError } from './codec';
-import { CONTAINER_SOCKET_ENV } from './container-socket';
 import { LoadedModels } from './loaded-models';
 import { OnnxServingModel } from './model';
 import { STANDBY_ARG, waitForAssignment } from './standby';
@@ -148,13 +146,11 @@ async function main(): Promise<void> {
   const multi = (process.env.SAGEMAKER_MULTI_MODEL ?? '').toLowerCase() === 'true';
   const serving = multi ? multiModel() : await singleModel(process.env.SM_MODEL_DIR ?? '/opt/ml/model');
 
-  const socketPath = process.env[CONTAINER_SOCKET_ENV] || undefined;
   const server = await serveContract((req) => (req.path === '/ping' && req.method === 'GET' ? PONG : serving.route(req)), {
     port,
-    socketPath,
     maxBodyBytes: MAX_BODY_BYTES,
   }).catch((error: unknown) => {
-    throw error instanceof ContractListenError ? new Error(`${error.message} (${socketPath !== undefined ? `${CONTAINER_SOCKET_ENV}, ` : ''}SAGEMAKER_BIND_TO_PORT)`) : error;
+    throw error instanceof ContractListenError ? new Error(`${error.message} (SAGEMAKER_BIND_TO_PORT)`) : error;
   });
   let stopping = false;
   const stop = () => {
@@ -172,7 +168,7 @@ async function main(): Promise<void> {
   setInterval(() => {
     if (process.ppid !== parent) stop();
   }, 1000).unref();
-  console.log(`onnx container: listening on 127.0.0.1:${port}${socketPath !== undefined ? ` and ${socketPath}` : ''}`);
+  console.log(`onnx container: listening on 127.0.0.1:${port}`);
 }
 
 const started = process.argv.includes(STANDBY_ARG) ? waitForAssignment().then(main) : main();
