@@ -80,9 +80,22 @@ export function parseWorkflowInput<W extends WorkflowName>(workflow: W, input: u
       // zod reports a bad record key as "Invalid key in record"; the rule broken is in the nested issues.
       const rules = issue.issues.map((inner) => inner.message).join('; ');
       problems.push({ field: formatIssuePath(issue.path), message: `(the key) ${rules}` });
+    } else if (issue.code === 'invalid_type' && valueAtPath(input, issue.path) === undefined) {
+      // zod words an absent field as "expected string, received undefined"; a person expects "is required".
+      problems.push({ field: formatIssuePath(issue.path), message: 'is required' });
     } else {
       problems.push({ field: formatIssuePath(issue.path), message: issue.message });
     }
   }
   throw new WorkflowInputError(workflow, problems);
+}
+
+/** The value at a schema issue's path in the input; undefined when any step of it is absent. */
+function valueAtPath(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }

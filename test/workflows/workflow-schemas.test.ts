@@ -53,8 +53,8 @@ describe('Function: parseWorkflowInput', () => {
     ['an unknown field', 'deploy-pipeline-model', with_('deploy-pipeline-model', { instanceTpye: 'ml.m5.large' }), 'instanceTpye', /not a known field/],
     ['an endpoint name with underscores', 'deploy-pipeline-model', with_('deploy-pipeline-model', { endpointName: 'my_endpoint' }), 'endpointName', /letters, digits or hyphens/],
     ['an endpoint name of 64 characters', 'deploy-multi-model-endpoint', with_('deploy-multi-model-endpoint', { endpointName: 'a'.repeat(64) }), 'endpointName', /63/],
-    ['a missing endpoint name', 'deploy-multi-model-endpoint', without('deploy-multi-model-endpoint', 'endpointName'), 'endpointName', /string/],
-    ['a missing image', 'deploy-multi-model-endpoint', without('deploy-multi-model-endpoint', 'image'), 'image', /string/],
+    ['a missing endpoint name', 'deploy-multi-model-endpoint', without('deploy-multi-model-endpoint', 'endpointName'), 'endpointName', /^is required$/],
+    ['a missing image', 'deploy-multi-model-endpoint', without('deploy-multi-model-endpoint', 'image'), 'image', /^is required$/],
     ['an image with spaces', 'deploy-multi-model-endpoint', with_('deploy-multi-model-endpoint', { image: 'my image' }), 'image', /whitespace/],
     ['a bad instance type', 'deploy-pipeline-model', with_('deploy-pipeline-model', { instanceType: 'm5.large' }), 'instanceType', /ml\.m5\.large/],
     ['zero instances', 'deploy-pipeline-model', with_('deploy-pipeline-model', { initialInstanceCount: 0 }), 'initialInstanceCount', /at least 1/],
@@ -84,7 +84,7 @@ describe('Function: parseWorkflowInput', () => {
     ['an unknown approval status', 'register-model-package', with_('register-model-package', { approvalStatus: 'Yes' }), 'approvalStatus', /PendingManualApproval/],
     ['an unknown domain', 'register-model-package', with_('register-model-package', { domain: 'BIOLOGY' }), 'domain', /MACHINE_LEARNING/],
     ['an unknown task', 'register-model-package', with_('register-model-package', { task: 'DANCE' }), 'task', /CLASSIFICATION/],
-    ['a metric without a content type', 'register-model-package', with_('register-model-package', { modelMetrics: { bias: { report: { s3Uri: 's3://bkt/r.json' } } } }), 'modelMetrics.bias.report.contentType', /string/],
+    ['a metric without a content type', 'register-model-package', with_('register-model-package', { modelMetrics: { bias: { report: { s3Uri: 's3://bkt/r.json' } } } }), 'modelMetrics.bias.report.contentType', /^is required$/],
     ['a bad content digest', 'register-model-package', with_('register-model-package', { modelMetrics: { explainability: { report: { contentType: 'a/b', s3Uri: 's3://bkt/r.json', contentDigest: 'md5:1' } } } }), 'modelMetrics.explainability.report.contentDigest', /sha256/],
     ['a group description without a group', 'register-model-package', { ...without('register-model-package', 'modelPackageGroupName'), modelPackageName: 'x', modelPackageGroupDescription: 'd' }, 'modelPackageGroupDescription', /only applies/],
     ['a bad split type', 'batch-transform', with_('batch-transform', { splitType: 'Comma' }), 'splitType', /Line/],
@@ -95,7 +95,7 @@ describe('Function: parseWorkflowInput', () => {
     ['a bad assemble mode', 'batch-transform', with_('batch-transform', { assembleWith: 'Comma' }), 'assembleWith', /None or Line/],
     ['a scheduled time that is not a date-time', 'batch-transform', with_('batch-transform', { scheduledTime: 'yesterday' }), 'scheduledTime', /ISO 8601/],
     ['an output path that is not S3', 'batch-transform', with_('batch-transform', { outputPath: '/tmp/out' }), 'outputPath', /S3 URI/],
-    ['a missing model name', 'batch-transform', without('batch-transform', 'modelName'), 'modelName', /string/],
+    ['a missing model name', 'batch-transform', without('batch-transform', 'modelName'), 'modelName', /^is required$/],
   ];
 
   it.each(cases)('refuses %s, naming the field', (_label, workflow, input, field, rule) => {
@@ -116,5 +116,25 @@ describe('Function: formatIssuePath', () => {
     // Act / Assess
     expect(formatIssuePath(['containers', 1, 'image'])).toBe('containers[1].image');
     expect(formatIssuePath([])).toBe('(input)');
+  });
+});
+
+describe('Function: parseWorkflowInput, absent fields', () => {
+  it('says "is required" for an absent field, nested ones included, and keeps the schema words for a wrong value', () => {
+    // Prepare
+    const input = { endpointName: 7, instanceType: 'ml.m5.large', containers: [{ image: 'a' }, {}] };
+
+    // Act
+    let problems: { field: string; message: string }[] = [];
+    try {
+      parseWorkflowInput('deploy-pipeline-model', input);
+    } catch (error) {
+      problems = (error as WorkflowInputError).problems;
+    }
+
+    // Assess
+    expect(problems).toContainEqual({ field: 'containers[1].image', message: 'is required' });
+    expect(problems).toContainEqual({ field: 'endpointName', message: expect.stringMatching(/expected string, received number/) });
+    expect(problems.some((problem) => /received undefined/.test(problem.message))).toBe(false);
   });
 });

@@ -15,13 +15,12 @@ import { CliError, ExitCode, InterruptedError, InvalidInputError, NotFoundError,
 import { parseInput, secondsSchema } from '../inputs';
 import { formatFields, type Output } from '../output';
 import { followExecution, type FollowOutcome } from '../../workflows/follow-execution';
-import { problemsInPlainWords } from './input-problems';
 import { checkStageAgrees, resolveStateMachine } from './state-machine-lookup';
 
 /** The input file breaks the workflow's schema; nothing was started. */
 export class WorkflowInputRefusedError extends CliError {
-  constructor(file: string, workflow: string, error: WorkflowInputError, input: unknown) {
-    const problems: InputProblem[] = problemsInPlainWords(input, error.problems);
+  constructor(file: string, workflow: string, error: WorkflowInputError) {
+    const problems: InputProblem[] = error.problems;
     const listed = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
     super(`invalid --input ${JSON.stringify(file)}: ${workflow} input is invalid: ${listed}`, ExitCode.Usage, {
       input: '--input',
@@ -176,7 +175,7 @@ export function registerRunCommand(program: Command, host: CommandHost): void {
         try {
           if (workflow !== undefined) parseWorkflowInput(workflow, input);
         } catch (error) {
-          if (error instanceof WorkflowInputError) throw new WorkflowInputRefusedError(opts.input, workflow!, error, input);
+          if (error instanceof WorkflowInputError) throw new WorkflowInputRefusedError(opts.input, workflow!, error);
           throw error;
         }
 
