@@ -5,6 +5,7 @@
  * execution environments of its own (worker threads, see src/local/lambda).
  * State lives in the data dir and survives a restart, unless the stack is ephemeral.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -126,6 +127,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const accountId = preliminary.accountId;
 
   const dataDir = ephemeral ? await mkdtemp(join(tmpdir(), 'smhost-local-')) : resolve(options.dataDir ?? '.local');
+  // A data dir this start creates is removed again if the start fails (a busy port, a bad table), so a
+  // failed first start leaves nothing half-made behind; an existing one is never touched.
+  const createdDataDir = !ephemeral && !existsSync(dataDir);
   await mkdir(dataDir, { recursive: true });
   // A temporary dir is this stack's alone; a named one may be another running stack's.
   const lock = ephemeral ? undefined : await lockDataDir(dataDir);
@@ -312,6 +316,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
   } catch (error) {
     await cleanup();
+    if (createdDataDir) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
 }

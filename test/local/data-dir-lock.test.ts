@@ -102,4 +102,26 @@ describe('Function: startLocalStack, one stack per data dir and port', () => {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
   });
+
+  it('removes a data dir its failed first start created, and keeps one that was there before', async () => {
+    // Prepare
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    const fresh = join(dir, 'fresh');
+
+    try {
+      // Act
+      const refusedFresh = await startFixtureStack({ runFunctions: false, ephemeral: false, dataDir: fresh, port }).catch((error: unknown) => error);
+      const refusedExisting = await startFixtureStack({ runFunctions: false, ephemeral: false, dataDir: dir, port }).catch((error: unknown) => error);
+
+      // Assess
+      expect(refusedFresh).toBeInstanceOf(LocalPortInUseError);
+      expect(existsSync(fresh)).toBe(false);
+      expect(refusedExisting).toBeInstanceOf(LocalPortInUseError);
+      expect(existsSync(dir)).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
 });
