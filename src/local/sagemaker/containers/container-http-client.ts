@@ -2,9 +2,9 @@
  * The emulator's HTTP/1.1 client for the hop to one container: kept-alive connections to 127.0.0.1:<port>,
  * one request at a time on each, reused last-in first-out.
  *
- * Every `InvokeEndpoint` crosses this hop, so it is kept lean: the request head is written as one string,
- * the response is read by `HttpResponseParser` straight off the socket, and no per-request objects beyond
- * the parser are made. Measured in a pass-through process (a Node HTTP server relaying each request to a
+ * Every `InvokeEndpoint` crosses this hop, so it is kept lean: the request head and a small body go out in
+ * one write, the response is read by `HttpResponseParser` straight off the socket, a call is settled by
+ * callbacks (one promise, for the caller), and one timer serves every call's deadline. Measured in a pass-through process (a Node HTTP server relaying each request to a
  * container), the relay cost about 94 µs of CPU per request with Node's `http.request` and a keep-alive
  * agent, 87 µs with undici's `Pool.dispatch`, 75 µs with this client; the inbound server side alone is
  * about 45 µs of those.

@@ -33,8 +33,10 @@ export interface ContractAnswer {
   contentType?: string;
 }
 
+/** Answers one request; a throw or a rejection is answered 500 with its message. */
 export type ContractHandler = (request: ContractRequest) => ContractAnswer | Promise<ContractAnswer>;
 
+/** Where {@link serveContract} listens and how much it accepts. */
 export interface ContractServerOptions {
   /** TCP port on `host`. */
   port: number;
@@ -46,6 +48,7 @@ export interface ContractServerOptions {
   idleTimeoutMs?: number;
 }
 
+/** A listening {@link serveContract} server. */
 export interface ContractServer {
   /** Stops listening and closes every connection. */
   close(): Promise<void>;

@@ -17,6 +17,7 @@ export class HttpRequestError extends Error {
   }
 }
 
+/** One complete request as read off the connection. */
 export interface ParsedRequest {
   method: string;
   /** The request target as sent (path and query). */
@@ -32,6 +33,7 @@ export interface ParsedRequest {
   keepAlive: boolean;
 }
 
+/** What {@link HttpRequestParser} accepts. */
 export interface HttpRequestLimits {
   /** Cap on the request line and headers together. Default 64 KiB. */
   maxHeaderBytes?: number;
@@ -59,6 +61,7 @@ function hasToken(value: string | undefined, token: string): boolean {
   return false;
 }
 
+/** Reads the requests of one connection; see the module comment. One parser per connection. */
 export class HttpRequestParser {
   private state: State = 'head';
   private pending: Buffer = EMPTY;
