@@ -52,6 +52,10 @@ export async function startDynamoDb(options: { dataDir?: string; region: string 
         if (errorName(error) !== 'ResourceNotFoundException') throw error;
       }
       await client.send(new CreateTableCommand(input as unknown as CreateTableCommandInput));
+      // dynalite answers CreateTable with CREATING and turns the table ACTIVE on a later tick (its LevelDB write);
+      // until then every item call is ResourceNotFoundException. On a loaded machine that window is long enough
+      // for the first registration to hit it, so the stack is not ready until the table is.
+      await waitUntilActive(client, tableName);
       return true;
     },
     async close() {
@@ -62,6 +66,16 @@ export async function startDynamoDb(options: { dataDir?: string; region: string 
       });
     },
   };
+}
+
+async function waitUntilActive(client: ReturnType<typeof createDynamoDocumentClient>, tableName: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw new Error(`table ${tableName} is still ${Table?.TableStatus} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /**
