@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../../onnx/runtime';
 import {
   ContainerRequestError,
   decodeRequest,

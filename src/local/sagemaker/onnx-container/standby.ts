@@ -7,7 +7,7 @@
  * environment over IPC (the emulator's own, `SAGEMAKER_BIND_TO_PORT`, `SM_MODEL_DIR`, the container's
  * `Environment`), takes it as its own, and from then on runs exactly as a container started with it would.
  */
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../../onnx/runtime';
 import { serveContract } from './contract-http-server';
 
 /** The argument that starts the built-in container in standby mode. */
