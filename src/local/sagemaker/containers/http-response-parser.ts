@@ -8,11 +8,14 @@
  * invocation and must cost little next to the container's own work.
  */
 
+import { Http1BodyReader, parseContentLength } from './http1-body';
+
 /** The bytes are not an HTTP/1.x response, or not a complete one. */
 export class HttpResponseError extends Error {
   override readonly name = 'HttpResponseError';
 }
 
+/** One complete response as read off the connection. */
 export interface ParsedResponse {
   status: number;
   /** Lower-cased names; `set-cookie` as a list, a repeated single-valued header by its first value, others joined by `, `. */
@@ -22,15 +25,12 @@ export interface ParsedResponse {
   keepAlive: boolean;
 }
 
-type State = 'head' | 'fixed' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'until-close' | 'done';
+type State = 'head' | 'body' | 'done';
 
 const EMPTY = Buffer.alloc(0);
-const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const CHUNK_SIZE = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/;
-const MAX_LINE_BYTES = 8 * 1024;
 /** Headers whose repeats carry no meaning, as Node's own HTTP client treats them: the first value wins. */
 const SINGLE_VALUED = new Set([
   'age',
@@ -53,6 +53,8 @@ const SINGLE_VALUED = new Set([
   'user-agent',
 ]);
 
+const malformed = (message: string): HttpResponseError => new HttpResponseError(message);
+
 function tokens(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   return (Array.isArray(value) ? value.join(',') : value)
@@ -61,16 +63,14 @@ function tokens(value: string | string[] | undefined): string[] {
     .filter((t) => t !== '');
 }
 
+/** Reads one response; see the module comment. One parser per request sent. */
 export class HttpResponseParser {
   private state: State = 'head';
   private pending: Buffer = EMPTY;
   private status = 0;
   private headers: Record<string, string | string[]> = {};
   private keepAlive = true;
-  /** Bytes still to read of a `Content-Length` body or of the current chunk. */
-  private remaining = 0;
-  private readonly body: Buffer[] = [];
-  private bodyLength = 0;
+  private readonly body = new Http1BodyReader(malformed);
   private received = 0;
 
   /**
@@ -111,49 +111,14 @@ export class HttpResponseParser {
           offset = end + 4;
           break;
         }
-        case 'fixed':
-        case 'chunk-data':
-        case 'until-close': {
-          const take = this.state === 'until-close' ? data.length - offset : Math.min(this.remaining, data.length - offset);
-          this.addBody(data.subarray(offset, offset + take));
-          offset += take;
-          if (this.state !== 'until-close') {
-            this.remaining -= take;
-            if (this.remaining === 0) this.state = this.state === 'fixed' ? 'done' : 'chunk-end';
-          }
-          break;
-        }
-        case 'chunk-end': {
-          if (data.length - offset < 2) {
-            this.pending = data.subarray(offset);
+        case 'body':
+          offset = this.body.read(data, offset);
+          if (!this.body.complete) {
+            if (offset < data.length) this.pending = data.subarray(offset);
             return undefined;
           }
-          if (data[offset] !== 13 || data[offset + 1] !== 10) throw new HttpResponseError('a chunk of the body is not followed by CRLF');
-          offset += 2;
-          this.state = 'chunk-size';
+          this.state = 'done';
           break;
-        }
-        case 'chunk-size':
-        case 'trailers': {
-          const end = data.indexOf(CRLF, offset);
-          if (end < 0) {
-            if (data.length - offset > MAX_LINE_BYTES) throw new HttpResponseError(`a chunk line is over ${MAX_LINE_BYTES} bytes`);
-            this.pending = data.subarray(offset);
-            return undefined;
-          }
-          const line = data.toString('latin1', offset, end);
-          offset = end + 2;
-          if (this.state === 'trailers') {
-            // Trailer fields carry nothing the emulator uses; the empty line ends the response.
-            if (line === '') this.state = 'done';
-            break;
-          }
-          const size = CHUNK_SIZE.exec(line);
-          if (!size) throw new HttpResponseError(`malformed chunk size line ${JSON.stringify(line.slice(0, 40))}`);
-          this.remaining = parseInt(size[1]!, 16);
-          this.state = this.remaining === 0 ? 'trailers' : 'chunk-data';
-          break;
-        }
       }
     }
     if (this.state !== 'done') return undefined;
@@ -166,7 +131,7 @@ export class HttpResponseParser {
    * @throws {HttpResponseError} when the response is not complete without more bytes.
    */
   end(): ParsedResponse {
-    if (this.state === 'until-close') {
+    if (this.state === 'body' && this.body.close()) {
       this.state = 'done';
       return this.result();
     }
@@ -174,15 +139,8 @@ export class HttpResponseParser {
     throw new HttpResponseError('the connection was closed before the answer was complete');
   }
 
-  private addBody(part: Buffer): void {
-    if (part.length === 0) return;
-    this.body.push(part);
-    this.bodyLength += part.length;
-  }
-
   private result(): ParsedResponse {
-    const body = this.body.length === 1 ? this.body[0]! : Buffer.concat(this.body, this.bodyLength);
-    return { status: this.status, headers: this.headers, body, keepAlive: this.keepAlive };
+    return { status: this.status, headers: this.headers, body: this.body.take(), keepAlive: this.keepAlive };
   }
 
   private readHead(text: string): void {
@@ -220,17 +178,19 @@ export class HttpResponseParser {
     } else if (transferEncoding.length > 0) {
       // With both framings, Transfer-Encoding wins and the connection is not trusted with another request.
       if (contentLength !== undefined) this.keepAlive = false;
-      if (transferEncoding[transferEncoding.length - 1] === 'chunked') this.state = 'chunk-size';
+      if (transferEncoding[transferEncoding.length - 1] === 'chunked') this.body.startChunked();
       else {
-        this.state = 'until-close';
+        this.body.startUntilClose();
         this.keepAlive = false;
       }
+      this.state = 'body';
     } else if (contentLength !== undefined) {
-      if (!/^\d{1,15}$/.test(contentLength)) throw new HttpResponseError(`malformed Content-Length ${JSON.stringify(contentLength)}`);
-      this.remaining = Number(contentLength);
-      this.state = this.remaining === 0 ? 'done' : 'fixed';
+      const length = parseContentLength(contentLength, malformed);
+      this.body.startLength(length);
+      this.state = length === 0 ? 'done' : 'body';
     } else {
-      this.state = 'until-close';
+      this.body.startUntilClose();
+      this.state = 'body';
       this.keepAlive = false;
     }
   }

@@ -6,6 +6,8 @@
  * the server can answer 413 on a connection that still serves.
  */
 
+import { Http1BodyReader, parseContentLength } from '../containers/http1-body';
+
 /** The bytes are not an HTTP/1.x request this server accepts; `status` is the answer to give before closing. */
 export class HttpRequestError extends Error {
   override readonly name = 'HttpRequestError';
@@ -41,19 +43,18 @@ export interface HttpRequestLimits {
   maxBodyBytes: number;
 }
 
-type State = 'head' | 'fixed' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers';
+type State = 'head' | 'body';
 
 const EMPTY = Buffer.alloc(0);
-const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
-const CHUNK_SIZE = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/;
-const DIGITS = /^\d{1,15}$/;
-const MAX_LINE_BYTES = 8 * 1024;
 /** Headers whose repeats carry no meaning, as Node's own HTTP server treats them: the first value wins. */
 const SINGLE_VALUED = new Set(['authorization', 'content-type', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'max-forwards', 'proxy-authorization', 'referer', 'user-agent']);
+
+/** Framing errors of the body are the client's fault: answered 400. */
+const badRequest = (message: string): HttpRequestError => new HttpRequestError(400, message);
 
 function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
@@ -66,17 +67,13 @@ export class HttpRequestParser {
   private state: State = 'head';
   private pending: Buffer = EMPTY;
   private current: ParsedRequest | undefined;
-  /** Bytes still to read of a `Content-Length` body or of the current chunk. */
-  private remaining = 0;
-  private body: Buffer[] = [];
-  private bodyLength = 0;
+  private readonly body: Http1BodyReader;
   private readonly maxHeaderBytes: number;
-  private readonly maxBodyBytes: number;
   private expectsContinue = false;
 
   constructor(limits: HttpRequestLimits) {
     this.maxHeaderBytes = limits.maxHeaderBytes ?? 64 * 1024;
-    this.maxBodyBytes = limits.maxBodyBytes;
+    this.body = new Http1BodyReader(badRequest, limits.maxBodyBytes);
   }
 
   /** True when bytes of a request that is not complete yet have arrived. */
@@ -140,63 +137,16 @@ export class HttpRequestParser {
           else this.current = request;
           break;
         }
-        case 'fixed':
-        case 'chunk-data': {
-          const take = Math.min(this.remaining, data.length - offset);
-          this.addBody(data.subarray(offset, offset + take));
-          offset += take;
-          this.remaining -= take;
-          if (this.remaining === 0) {
-            if (this.state === 'fixed') done.push(this.finish());
-            else this.state = 'chunk-end';
-          }
-          break;
-        }
-        case 'chunk-end': {
-          if (data.length - offset < 2) {
-            this.pending = data.subarray(offset);
+        case 'body':
+          offset = this.body.read(data, offset);
+          if (!this.body.complete) {
+            if (offset < data.length) this.pending = data.subarray(offset);
             return;
           }
-          if (data[offset] !== 13 || data[offset + 1] !== 10) throw new HttpRequestError(400, 'a chunk of the body is not followed by CRLF');
-          offset += 2;
-          this.state = 'chunk-size';
+          done.push(this.finish());
           break;
-        }
-        case 'chunk-size':
-        case 'trailers': {
-          const end = data.indexOf(CRLF, offset);
-          if (end < 0) {
-            if (data.length - offset > MAX_LINE_BYTES) throw new HttpRequestError(400, `a chunk line is over ${MAX_LINE_BYTES} bytes`);
-            this.pending = data.subarray(offset);
-            return;
-          }
-          const line = data.toString('latin1', offset, end);
-          offset = end + 2;
-          if (this.state === 'trailers') {
-            // Trailer fields carry nothing the container uses; the empty line ends the request.
-            if (line === '') done.push(this.finish());
-            break;
-          }
-          const size = CHUNK_SIZE.exec(line);
-          if (!size) throw new HttpRequestError(400, `malformed chunk size line ${JSON.stringify(line.slice(0, 40))}`);
-          this.remaining = parseInt(size[1]!, 16);
-          this.state = this.remaining === 0 ? 'trailers' : 'chunk-data';
-          break;
-        }
       }
     }
-    return;
-  }
-
-  private addBody(part: Buffer): void {
-    if (part.length === 0) return;
-    this.bodyLength += part.length;
-    // Past the limit nothing more is kept; the length still counts so the request is marked.
-    if (this.bodyLength > this.maxBodyBytes) {
-      this.body = [];
-      return;
-    }
-    this.body.push(part);
   }
 
   private finish(): ParsedRequest {
@@ -204,11 +154,8 @@ export class HttpRequestParser {
     this.current = undefined;
     this.state = 'head';
     this.expectsContinue = false;
-    if (this.bodyLength > this.maxBodyBytes) request.bodyTooLarge = true;
-    else if (this.body.length === 1) request.body = this.body[0]!;
-    else if (this.body.length > 1) request.body = Buffer.concat(this.body, this.bodyLength);
-    this.body = [];
-    this.bodyLength = 0;
+    request.bodyTooLarge = this.body.overLimit;
+    request.body = this.body.take();
     return request;
   }
 
@@ -253,11 +200,14 @@ export class HttpRequestParser {
         throw new HttpRequestError(400, `Transfer-Encoding ${JSON.stringify(transferEncoding)} must end in chunked, once`);
       }
       if (codings.length > 1) throw new HttpRequestError(501, `Transfer-Encoding ${JSON.stringify(transferEncoding)}: only chunked is supported`);
-      this.state = 'chunk-size';
+      this.body.startChunked();
+      this.state = 'body';
     } else if (contentLength !== undefined) {
-      if (!DIGITS.test(contentLength)) throw new HttpRequestError(400, `malformed Content-Length ${JSON.stringify(contentLength)}`);
-      this.remaining = Number(contentLength);
-      if (this.remaining > 0) this.state = 'fixed';
+      const length = parseContentLength(contentLength, badRequest);
+      if (length > 0) {
+        this.body.startLength(length);
+        this.state = 'body';
+      }
     }
     if (this.state !== 'head') {
       this.expectsContinue = http11 && (headers.expect ?? '').toLowerCase() === '100-continue';
