@@ -14,9 +14,9 @@
  * a byte relay in the emulator's place (a Node process that copies bytes and parses nothing: the least a
  * process in the path can cost). The last column is CPU per request of each process, from /proc.
  *
- * The throughput target (ratio ≥ 0.5) is not met reliably. Last three runs (2 vCPUs shared with other
- * work): concurrency 1: 0.44, 0.60, 0.47 (one row), 0.39, 0.39, 0.52 (10 rows); concurrency 8: 0.39, 0.33,
- * 0.49 and 0.37, 0.44, 0.53. The relay keeps 0.71 to 1.67, so a process hop as such does not rule the
+ * The throughput target (ratio ≥ 0.5) is not met. Runs before every path was warmed up first (2 vCPUs shared
+ * with other work) scattered from 0.33 to 0.60, their first rows on cold JIT; warmed, a run reads 0.41 and 0.44
+ * at concurrency 1, 0.45 and 0.43 at 8 (one row, 10 rows). The relay keeps 0.67 to 1.67, so a process hop as such does not rule the
  * target out; the emulator's own work does. CPU per request, 10 rows, concurrency 1 (8): baseline server
  * 60-80 (45); emulator 90 (60-65) + container behind it 90-100 (60-75); relay 20-30 (25) + container behind
  * it 60-70 (45-55); container alone 50-60 (40). The container costs more behind the emulator than alone for
