@@ -17,6 +17,14 @@ export const DEFAULT_STAGE = 'dev';
 /** The account id the local stack answers with, as every AWS emulator does. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
+/**
+ * A stage is part of every resource name, the bucket's included (`<service>-<stage>-artifacts-<account>`, at
+ * most 63 lowercase characters): lowercase letters and digits, words joined by single hyphens, 1 to 32 characters.
+ */
+export const STAGE_PATTERN = /^(?=.{1,32}$)[a-z0-9]+(-[a-z0-9]+)*$/;
+export const STAGE_RULE =
+  'must be lowercase letters and digits, words joined by single hyphens, at most 32 characters (it is part of the bucket name, and S3 bucket names are lowercase)';
+
 export interface StackNameInput {
   service?: string;
   stage?: string;

@@ -1,6 +1,6 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { createClients, type AwsClients, type ClientOptions } from '../aws/clients';
-import { stackNames, type StackNames } from '../aws/stack-names';
+import { STAGE_PATTERN, STAGE_RULE, stackNames, type StackNames } from '../aws/stack-names';
 import { DynamoRegistry, type Registry } from '../multimodel/registry';
 import { OperationFailedError } from './errors';
 import { parseInput } from './inputs';
@@ -30,9 +30,7 @@ export interface CliContext {
 /** Builds the context of one command run; tests substitute their own to point at local servers. */
 export type ContextFactory = (options: GlobalOptions, env: NodeJS.ProcessEnv) => CliContext;
 
-const stageSchema = z
-  .string()
-  .regex(/^[a-zA-Z0-9-]{1,32}$/, 'must be 1-32 letters, digits or "-" (a Serverless stage name)');
+const stageSchema = z.string().regex(STAGE_PATTERN, STAGE_RULE);
 const regionSchema = z
   .string()
   .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region name such as us-east-1');

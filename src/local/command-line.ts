@@ -1,6 +1,7 @@
 /** The command line of `npm run local`: options, their rules, and the usage text. */
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { STAGE_PATTERN, STAGE_RULE } from '../aws/stack-names';
 import type { LocalStackOptions } from './stack';
 import { TIME_SCALE_ENV } from './time-scale';
 
@@ -14,8 +15,6 @@ import { TIME_SCALE_ENV } from './time-scale';
 export const LOCAL_COMMAND_TIME_SCALE = 0.01;
 
 const DEFAULT_DATA_DIR = '.local';
-/** A stage becomes part of every resource name, the bucket's included: lowercase, short, hyphenated. */
-const STAGE_PATTERN = /^(?=.{1,16}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** Raised for a bad command line; the message names the option and the rule. */
 export class LocalCommandLineError extends Error {
@@ -70,7 +69,7 @@ export function parseLocalArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   }
   if (values.stage !== undefined && !STAGE_PATTERN.test(values.stage)) {
     throw new LocalCommandLineError(
-      `--stage "${values.stage}" must be lowercase letters and digits, words joined by single hyphens, at most 16 characters (it is part of the bucket name, and S3 bucket names are lowercase)`,
+      `--stage "${values.stage}" ${STAGE_RULE}`,
     );
   }
   return {

@@ -96,11 +96,14 @@ describe('Function: runCli', () => {
       run(['models', 'list', 'ep1', '--stage', 'prod!'], factory),
       run(['models', 'list', 'ep1', '--region', 'moon'], factory),
       run(['--endpoint-url', 'localhost:4566', 'models', 'list', 'ep1'], factory),
+      // A stage with capitals can never name a bucket: refused here, not found later.
+      run(['models', 'list', 'ep1', '--stage', 'Prod'], factory),
     ]);
 
     // Assess
-    expect(results.map((r) => r.code)).toEqual([2, 2, 2]);
-    expect(results[0]!.stderr()).toContain('invalid --stage "prod!": must be 1-32 letters');
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(results[3]!.stderr()).toContain('invalid --stage "Prod": must be lowercase letters and digits');
+    expect(results[0]!.stderr()).toContain('invalid --stage "prod!": must be lowercase letters and digits');
     expect(results[1]!.stderr()).toContain('invalid --region "moon": must be an AWS region name');
     expect(results[2]!.stderr()).toContain('invalid --endpoint-url "localhost:4566": must be an http');
     expect(contextsCreated()).toBe(0);

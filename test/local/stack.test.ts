@@ -137,7 +137,7 @@ describe('Function: parseLocalArgs', () => {
     expect(() => parseLocalArgs(['--bogus'])).toThrow(/usage: npm run local/);
     expect(() => parseLocalArgs(['--ephemeral', '--data-dir', 'd'])).toThrow('--ephemeral keeps state in a temporary folder removed at stop; it cannot be used with --data-dir "d"');
     expect(() => parseLocalArgs(['--data-dir', 'package.json'])).toThrow('--data-dir "package.json" is a file; it must be a directory (created when missing)');
-    for (const stage of ['Bad Stage', 'Prod', 'a--b', 'x-', 'x'.repeat(17)]) {
+    for (const stage of ['Bad Stage', 'Prod', 'a--b', 'x-', 'x'.repeat(33)]) {
       expect(() => parseLocalArgs(['--stage', stage])).toThrow(`--stage "${stage}" must be lowercase letters and digits`);
     }
     expect(parseLocalArgs(['--stage', 'team-a2']).options).toMatchObject({ stage: 'team-a2' });
