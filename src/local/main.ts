@@ -34,6 +34,15 @@ async function main(): Promise<void> {
   // Installed before the stack starts, so a Ctrl-C during start-up still stops what has started.
   // SIGHUP too: closing the terminal would otherwise end the stack without writing its state or stopping containers.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
+  // npm passes SIGINT and SIGTERM on to the stack it started, but dies on SIGHUP (and SIGKILL) alone, which
+  // would leave the stack serving with no parent. Started by npm, the stack stops when npm is gone; started
+  // any other way (nohup, a service manager), it outlives its parent as asked.
+  if (process.env.npm_lifecycle_event !== undefined) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) void stop('npm exited');
+    }, 250).unref();
+  }
   starting = startLocalStack({ ...options, log: (line) => console.log(`[local] ${line}`) });
   const stack = await starting;
   if (stopping) return;

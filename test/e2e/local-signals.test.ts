@@ -38,4 +38,19 @@ describe('Function: npm run local stopped by a signal to npm alone', () => {
     expect(existsSync(dataDir!)).toBe(false);
     expect(await listening(local.url)).toBe(false);
   }, 60_000);
+
+  it('stops when npm dies of a signal it does not pass on (SIGHUP to npm alone), rather than serving on as an orphan', async () => {
+    // Prepare
+    local = await startLocalCommand(['--ephemeral', '--port', '0']);
+    const dataDir = /data: ephemeral \((.+), removed at stop\)/.exec(local.banner.join('\n'))?.[1];
+
+    // Act
+    const stopped = await local.stop('SIGHUP', 30_000, 'npm');
+
+    // Assess
+    expect(stopped.leftovers).toEqual([]);
+    expect(stopped.output).toMatch(/\[local\] npm exited: stopping\n(.*\n)*\[local\] stopped/);
+    expect(existsSync(dataDir!)).toBe(false);
+    expect(await listening(local.url)).toBe(false);
+  }, 60_000);
 });
