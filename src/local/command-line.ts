@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { STAGE_PATTERN, STAGE_RULE } from '../aws/stack-names';
 import type { LocalStackOptions } from './stack';
-import { TIME_SCALE_ENV } from './time-scale';
+import { resolveTimeScale, TIME_SCALE_ENV } from './time-scale';
 
 /**
  * The clock speed of `npm run local` when neither `--time-scale` nor `SMHOST_TIME_SCALE` is given: 100 times
@@ -58,6 +58,13 @@ export function parseLocalArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     if (!Number.isFinite(timeScale) || timeScale <= 0 || timeScale > 1000) throw new LocalCommandLineError(`--time-scale must be a number greater than 0 and at most 1000 (0.01 = 100x faster); got "${values['time-scale']}"`);
   } else if ((env[TIME_SCALE_ENV] ?? '').trim() === '') {
     timeScale = LOCAL_COMMAND_TIME_SCALE;
+  } else {
+    // Checked here too, so a bad variable is a usage error (exit 2) like a bad option, before anything starts.
+    try {
+      resolveTimeScale(undefined, env);
+    } catch (error) {
+      throw new LocalCommandLineError((error as Error).message);
+    }
   }
   if (values.ephemeral && values['data-dir'] !== undefined) {
     throw new LocalCommandLineError(`--ephemeral keeps state in a temporary folder removed at stop; it cannot be used with --data-dir "${values['data-dir']}"`);

@@ -125,9 +125,11 @@ describe('Function: parseLocalArgs', () => {
     expect(parseLocalArgs([], {}).timeScale).toBe(LOCAL_COMMAND_TIME_SCALE);
     expect(LOCAL_COMMAND_TIME_SCALE).toBe(0.01);
     expect(parseLocalArgs(['--time-scale', '1'], {}).timeScale).toBe(1);
-    // The variable is left to the stack, which checks it and names it in its error.
+    // A good variable is left to the stack to apply; a bad one is refused here, naming it.
     expect(parseLocalArgs([], { SMHOST_TIME_SCALE: '0.5' }).timeScale).toBeUndefined();
     expect(parseLocalArgs([], { SMHOST_TIME_SCALE: ' ' }).timeScale).toBe(LOCAL_COMMAND_TIME_SCALE);
+    expect(() => parseLocalArgs([], { SMHOST_TIME_SCALE: 'abc' })).toThrow(LocalCommandLineError);
+    expect(() => parseLocalArgs([], { SMHOST_TIME_SCALE: 'abc' })).toThrow(/^SMHOST_TIME_SCALE must be a number .*; got "abc"$/);
   });
 
   it('refuses bad values, naming the option and the rule', () => {
