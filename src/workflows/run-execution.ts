@@ -7,7 +7,7 @@
  */
 import { ListStateMachinesCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { followExecution } from './follow-execution';
-import { isWorkflowName, parseWorkflowInput } from './workflow-schemas';
+import { parseWorkflowInput, workflowOfStateMachine } from './workflow-schemas';
 
 /** Raised when no state machine answers to the name given. */
 export class StateMachineNotFoundError extends Error {
@@ -46,7 +46,6 @@ export interface ExecutionOutcome {
 export type OutputSink = (line: string) => void;
 
 const DEFAULT_POLL_INTERVAL_MS = 2000;
-const WORKFLOW_SUFFIX = /-(deploy-multi-model-endpoint|deploy-pipeline-model|register-model-package|batch-transform)$/;
 
 /**
  * The ARN of the state machine with exactly this name (or this ARN). No partial match: a name that could
@@ -63,12 +62,6 @@ export async function findStateMachine(sfn: SFNClient, name: string): Promise<st
   throw new StateMachineNotFoundError(`no state machine is called "${name}"`);
 }
 
-/** The workflow a state machine name or ARN runs (`...-batch-transform` → `batch-transform`), if any. */
-function workflowOf(name: string): string | undefined {
-  if (isWorkflowName(name)) return name;
-  return WORKFLOW_SUFFIX.exec(name)?.[1];
-}
-
 /**
  * Validates the input (when the state machine is one of the project's workflows), starts the execution
  * and, with `wait`, prints its progress until it ends or `timeoutSeconds` pass: each state, an endpoint's
@@ -77,8 +70,8 @@ function workflowOf(name: string): string | undefined {
  * @throws StateMachineNotFoundError when no state machine has the name
  */
 export async function runExecution(sfn: SFNClient, options: RunExecutionOptions, sink: OutputSink): Promise<ExecutionOutcome> {
-  const workflow = workflowOf(options.stateMachine);
-  if (workflow !== undefined && isWorkflowName(workflow)) parseWorkflowInput(workflow, options.input);
+  const workflow = workflowOfStateMachine(options.stateMachine);
+  if (workflow !== undefined) parseWorkflowInput(workflow, options.input);
 
   const stateMachineArn = await findStateMachine(sfn, options.stateMachine);
   const started = await sfn.send(

@@ -52,6 +52,11 @@ export function isWorkflowName(name: string): name is WorkflowName {
   return Object.hasOwn(WORKFLOW_SCHEMAS, name);
 }
 
+/** The workflow a state machine name or ARN runs: itself, or the one its name ends in (`smhost-dev-batch-transform`). */
+export function workflowOfStateMachine(name: string): WorkflowName | undefined {
+  return WORKFLOW_NAMES.find((workflow) => name === workflow || name.endsWith(`-${workflow}`) || name.endsWith(`:${workflow}`));
+}
+
 /** `containers[1].image` from `['containers', 1, 'image']`. */
 export function formatIssuePath(path: readonly PropertyKey[]): string {
   let text = '';

@@ -4,7 +4,7 @@
  * must never start dev's machine because prod's is missing. Any other name is taken as a full name, exactly.
  */
 import { ListStateMachinesCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { WORKFLOW_NAMES } from '../../workflows/workflow-schemas';
+import { isWorkflowName, workflowOfStateMachine } from '../../workflows/workflow-schemas';
 import { InvalidInputError, NotFoundError } from '../errors';
 
 /** A state machine as ListStateMachines names it. */
@@ -52,7 +52,7 @@ export async function listStateMachines(sfn: SFNClient, signal?: AbortSignal): P
 
 /** The name `run` looks for: the stage's machine for a workflow name, the name itself otherwise. */
 export function wantedStateMachineName(requested: string, stack: StackRef): string {
-  return isWorkflow(requested) ? `${stack.service}-${stack.stage}-${requested}` : requested;
+  return isWorkflowName(requested) ? `${stack.service}-${stack.stage}-${requested}` : requested;
 }
 
 /**
@@ -67,12 +67,12 @@ export async function resolveStateMachine(sfn: SFNClient, requested: string, sta
   const wanted = wantedStateMachineName(requested, stack);
   const found = machines.find((m) => m.name === wanted);
   if (found) return found;
-  const suffix = `-${workflowSuffix(requested) ?? requested}`;
+  const suffix = `-${workflowOfStateMachine(requested) ?? requested}`;
   const existing = machines
     .map((m) => m.name)
     .filter((name) => name.endsWith(suffix))
     .sort();
-  throw new StateMachineMissingError(wanted, requested, existing, isWorkflow(requested) ? stack.stage : undefined);
+  throw new StateMachineMissingError(wanted, requested, existing, isWorkflowName(requested) ? stack.stage : undefined);
 }
 
 /**
@@ -82,7 +82,7 @@ export async function resolveStateMachine(sfn: SFNClient, requested: string, sta
 export function checkStageAgrees(requested: string, stack: StackRef, stageOption: string | undefined): void {
   if (stageOption === undefined) return;
   const name = requested.startsWith('arn:') ? requested.slice(requested.lastIndexOf(':') + 1) : requested;
-  const workflow = workflowSuffix(name);
+  const workflow = workflowOfStateMachine(name);
   const prefix = `${stack.service}-`;
   if (workflow === undefined || name === workflow || !name.startsWith(prefix)) return;
   const stage = name.slice(prefix.length, name.length - workflow.length - 1);
@@ -95,11 +95,3 @@ export function checkStageAgrees(requested: string, stack: StackRef, stageOption
   }
 }
 
-function isWorkflow(name: string): boolean {
-  return (WORKFLOW_NAMES as readonly string[]).includes(name);
-}
-
-/** The workflow a full name ends in (`smhost-dev-batch-transform` → `batch-transform`), for the hint. */
-function workflowSuffix(name: string): string | undefined {
-  return WORKFLOW_NAMES.find((workflow) => name === workflow || name.endsWith(`-${workflow}`));
-}
