@@ -2,6 +2,7 @@
  * Follows a started execution through its history until it ends, the wait runs out, or the user interrupts
  * (Ctrl-C): the last two leave the execution running, and say so.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { GetExecutionHistoryCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { HistoryNarrator, type ExecutionEnd, type ProgressLine } from './history-narrator';
 
@@ -20,20 +21,6 @@ export type FollowOutcome = ExecutionEnd | { status: 'STILL_RUNNING' } | { statu
 
 /** Where progress lines go, by kind (the command line dims handled failures on a terminal). */
 export type ProgressSink = (line: ProgressLine) => void;
-
-/** A pause that ends early, without error, when `signal` aborts. */
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Reads the execution's history every `pollIntervalMs`, printing each new event's lines through `sink`.
@@ -72,7 +59,10 @@ export async function followExecution(sfn: SFNClient, options: FollowOptions, si
     if (options.signal?.aborted) return stop('INTERRUPTED');
     const left = deadline - Date.now();
     if (left <= 0) return stop('STILL_RUNNING');
-    await pause(Math.min(options.pollIntervalMs, left), options.signal);
+    // An interrupt ends the pause at once; the check below then stops following.
+    await delay(Math.min(options.pollIntervalMs, left), undefined, options.signal ? { signal: options.signal } : {}).catch((error: unknown) => {
+      if (!options.signal?.aborted) throw error;
+    });
     if (options.signal?.aborted) return stop('INTERRUPTED');
   }
 }
