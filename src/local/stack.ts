@@ -7,7 +7,6 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,6 +14,7 @@ import { createS3Client } from '../aws/clients';
 import { stackNames, type StackNames } from '../aws/stack-names';
 import { startDynamoDb, type DynamoDbServer } from './dynamodb/dynamodb-server';
 import { createEdgeServer, readRequestBody, type ServiceHandler } from './edge/edge-server';
+import type { FastPath } from './http1/split-server';
 import { createStsApi } from './edge/sts-api';
 import { S3Notifier } from './events/s3-notifier';
 import { FunctionInitError } from './lambda/function-errors';
@@ -95,6 +95,8 @@ export class LocalPortInUseError extends Error {
 /** The service the SageMaker emulator answers for, once it is wired. */
 interface SageMakerService {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The runtime's requests, answered on the edge's plain sockets. */
+  fastPath: FastPath;
   close(): Promise<void>;
 }
 
@@ -173,20 +175,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ['sts', async (req, res, scope) => sts.handle(req, res, await readRequestBody(req), { requestId: randomUUID(), accessKeyId: scope.accessKeyId })],
     ]);
     const unavailable = new Map<string, string>([['states', 'Step Functions is starting']]);
-    const edge = createEdgeServer({ services, unavailable, onError: (error) => log(`edge: ${error.message}`) });
+    const fastPaths = new Map<string, FastPath>();
+    const edge = createEdgeServer({ services, fastPaths, unavailable, onError: (error) => log(`edge: ${error.message}`) });
     const requestedPort = options.port ?? 0;
-    await new Promise<void>((resolveListen, reject) => {
-      edge.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new LocalPortInUseError(requestedPort) : error));
-      edge.listen(requestedPort, '127.0.0.1', () => resolveListen());
+    const port = await edge.listen(requestedPort).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'EADDRINUSE' ? new LocalPortInUseError(requestedPort) : error;
     });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolveClose) => {
-          edge.close(() => resolveClose());
-          edge.closeAllConnections();
-        }),
-    );
-    const port = (edge.address() as AddressInfo).port;
+    cleanups.push(() => edge.close());
     const url = `http://127.0.0.1:${port}`;
     await lock?.describe(url);
 
@@ -217,6 +212,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log(`sagemaker: ${sagemaker}`);
     } else {
       services.set('sagemaker', (req, res) => sagemaker.handle(req, res));
+      fastPaths.set('sagemaker', sagemaker.fastPath);
       cleanups.push(() => sagemaker.close());
     }
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,38 @@ describe('Function: startLocalStack', () => {
     // Step Functions is served at the same edge: a request naming no operation gets its own AWS error.
     expect(states.status).toBe(400);
     expect(((await states.json()) as { __type: string }).__type).toMatch(/UnknownOperation|InvalidAction|UnrecognizedClient/);
+  });
+
+  it('answers the SageMaker runtime on its fast path and leaves an S3 request that looks like one to S3', async () => {
+    // Each on a new connection: one Node's server has taken over would stay its own.
+    const send = (path: string, service: string, body: string) =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
+        const authorization = `AWS4-HMAC-SHA256 Credential=K/20240101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0`;
+        const agent = new Agent({ keepAlive: true });
+        const req = request(`${fixture.stack.url}${path}`, { method: 'POST', agent, headers: { authorization, 'content-type': 'text/csv' } }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => {
+            agent.destroy();
+            resolve({ status: res.statusCode!, headers: res.headers, text });
+          });
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    // A POST to bucket "endpoints", key "x/invocations" (CreateMultipartUpload) has the runtime's path.
+    const upload = await send('/endpoints/x/invocations?uploads', 's3', '');
+    const invoke = await send('/endpoints/missing/invocations', 'sagemaker', '1,2');
+
+    expect(upload.status).toBe(404);
+    expect(upload.text).toContain('<Code>NoSuchBucket</Code>');
+    expect(invoke.status).toBe(400);
+    expect(invoke.headers['x-amzn-errortype']).toBe('ValidationError');
+    expect(JSON.parse(invoke.text)).toMatchObject({ message: 'Endpoint missing of account 000000000000 not found.' });
+    // Node's server names its keep-alive timeout; the socket-level fast path does not.
+    expect(upload.headers['keep-alive']).toBeDefined();
+    expect(invoke.headers['keep-alive']).toBeUndefined();
   });
 
   it('is ready: every service answers through the edge', async () => {

@@ -3,7 +3,14 @@
  * (`Credential=<key>/<date>/<region>/<service>/aws4_request`) of the Authorization header or of a presigned
  * URL's `X-Amz-Credential`. Unsigned requests (`--no-sign-request`) fall back on the protocol's own marks.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** What the scope is read from: a Node request, or a request head read off a socket (`url` its target). */
+export interface ScopedRequest {
+  method?: string;
+  url?: string;
+  headers: IncomingHttpHeaders | Record<string, string>;
+}
 
 export interface RequestScope {
   /** The signing name: `s3`, `dynamodb`, `sqs`, `sts`, `sagemaker`, `states`, ... */
@@ -17,7 +24,7 @@ export interface RequestScope {
 const SCOPE = /Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request/;
 
 /** Reads the scope of `req`; an unsigned request is taken by its protocol marks, and is S3 otherwise. */
-export function requestScope(req: IncomingMessage): RequestScope {
+export function requestScope(req: ScopedRequest): RequestScope {
   const authorization = String(req.headers.authorization ?? '');
   const signed = SCOPE.exec(authorization);
   if (signed) return { accessKeyId: signed[1]!, region: signed[3]!, service: signed[4]!, source: 'authorization' };

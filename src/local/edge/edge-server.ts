@@ -4,7 +4,9 @@
  * A service the stack does not serve gets an AWS-shaped error naming it.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { RequestHead } from '../http1/request-parser';
+import { SplitServer, type FastPath } from '../http1/split-server';
 import { requestScope, type RequestScope } from './credential-scope';
 import { readBodyWithin } from './request-body';
 
@@ -14,6 +16,11 @@ export type ServiceHandler = (req: IncomingMessage, res: ServerResponse, scope: 
 export interface EdgeOptions {
   /** Handlers by signing name (`s3`, `dynamodb`, ...). */
   services: Map<string, ServiceHandler>;
+  /**
+   * Requests of a service answered on plain sockets before Node's server sees them, by signing name (see
+   * `http1/split-server.ts`): the SageMaker runtime's. Read on every request, so a service can be added late.
+   */
+  fastPaths?: Map<string, FastPath>;
   /** Services the stack knows but cannot serve right now, with the reason; answered 501. */
   unavailable?: Map<string, string>;
   /** Told about failures a handler did not answer itself. */
@@ -44,9 +51,27 @@ export function sendEdgeError(req: IncomingMessage, res: ServerResponse, status:
   res.end(xml);
 }
 
+/** The fast path of the service each request is scoped to, if it has one. */
+function fastPathByService(paths: Map<string, FastPath>, idleTimeoutMs: number): FastPath {
+  const pathOf = (head: RequestHead) => paths.get(requestScope({ method: head.method, url: head.target, headers: head.headers }).service);
+  return {
+    idleTimeoutMs,
+    route: (head) => (paths.size === 0 ? undefined : pathOf(head)?.route(head)),
+    // One limit per connection: the largest; only the SageMaker runtime has a fast path.
+    get maxBodyBytes() {
+      return Math.max(0, ...[...paths.values()].map((path) => path.maxBodyBytes));
+    },
+    tooLarge: (request) => {
+      const target = request.query === '' ? request.path : `${request.path}?${request.query}`;
+      const tooLarge = pathOf({ method: request.method, target, headers: request.headers })?.tooLarge;
+      return tooLarge ? tooLarge(request) : { status: 413, body: 'request body too large' };
+    },
+  };
+}
+
 /** Creates the edge server (not yet listening). */
-export function createEdgeServer(options: EdgeOptions): Server {
-  const server = createServer(async (req, res) => {
+export function createEdgeServer(options: EdgeOptions): SplitServer {
+  const node = createServer(async (req, res) => {
     let scope: RequestScope;
     try {
       scope = requestScope(req);
@@ -73,9 +98,9 @@ export function createEdgeServer(options: EdgeOptions): Server {
     }
   });
   // Multi-GB uploads and long polls outlast Node's default request timeout.
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = 65_000;
-  return server;
+  node.requestTimeout = 0;
+  node.keepAliveTimeout = 65_000;
+  return new SplitServer(node, options.fastPaths && fastPathByService(options.fastPaths, node.keepAliveTimeout));
 }
 
 /**

@@ -3,7 +3,7 @@
  * stack. The services stay plain request handlers; this is the listening and the stopping they share.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { SplitServer, type FastPath } from '../http1/split-server';
 
 export interface LoopbackServer {
   /** `http://127.0.0.1:<port>`, the endpoint to give a client. */
@@ -20,6 +20,8 @@ export interface LoopbackServerOptions {
   keepAliveTimeout?: number;
   /** Stops what the handler runs (executions, containers) before the server stops listening. */
   beforeClose?: () => Promise<void>;
+  /** Requests answered on plain sockets instead of by `handle` (see `http1/split-server.ts`). */
+  fastPath?: FastPath;
 }
 
 /**
@@ -31,22 +33,16 @@ export async function serveOnLoopback(
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   options: LoopbackServerOptions = {},
 ): Promise<LoopbackServer> {
-  const server = createServer((req, res) => void handle(req, res));
-  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const node = createServer((req, res) => void handle(req, res));
+  if (options.keepAliveTimeout !== undefined) node.keepAliveTimeout = options.keepAliveTimeout;
+  const server = new SplitServer(node, options.fastPath);
+  const port = await server.listen(options.port ?? 0);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     async close() {
       await options.beforeClose?.();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await server.close();
     },
   };
 }

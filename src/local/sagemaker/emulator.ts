@@ -20,7 +20,9 @@ import { ImageMap } from './containers/image-map';
 import { EndpointLifecycle } from './hosting/endpoint-lifecycle';
 import { ModelDataCache, modelDataCacheBytes, type ModelDataCacheStats } from './model-data/model-data-cache';
 import type { InstanceModelsStatus } from './multi-model/model-host';
-import { handleInvocation, isRuntimeRequest } from './runtime/invoke-endpoint';
+import type { Http1Request } from '../http1/socket-server';
+import type { FastPath } from '../http1/split-server';
+import { handleInvocation, isRuntimeRequest, MAX_PAYLOAD_BYTES, payloadTooLarge, serveInvocation } from './runtime/invoke-endpoint';
 import { StateStore } from './state/state-store';
 import { createTransformRunner } from './transform/transform-runner';
 
@@ -84,6 +86,12 @@ export interface EndpointModelsListing {
 export interface SageMakerEmulator {
   /** Serves one SageMaker request (control plane or runtime). Never rejects: failures become AWS errors. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * The runtime's requests (`InvokeEndpoint`) for a server that answers them on plain sockets rather than
+   * through Node's `http` (see `http1/split-server.ts`): the standalone server and the edge. `handle`
+   * answers them the same way.
+   */
+  fastPath: FastPath;
   /**
    * The container processes serving an endpoint now (a local-only view, nothing AWS has): which variant,
    * instance and container each is, its pid and port.
@@ -241,10 +249,13 @@ export function createSageMakerEmulator(options: SageMakerEmulatorOptions): Sage
     return true;
   }
 
+  const serveRuntime = (request: Http1Request) => serveInvocation(request, runtime);
+
   return {
     multiModelStatus,
+    fastPath: { route: (head) => (isRuntimeRequest(head) ? serveRuntime : undefined), maxBodyBytes: MAX_PAYLOAD_BYTES, tooLarge: payloadTooLarge },
     async handle(req, res) {
-      if (isRuntimeRequest(req)) return handleInvocation(req, res, runtime);
+      if (isRuntimeRequest({ method: req.method ?? '', target: req.url ?? '' })) return handleInvocation(req, res, runtime);
       if (localRoute(req, res)) return;
       try {
         await controlPlane(req, res);

@@ -22,6 +22,7 @@ export async function startSageMakerServer(options: SageMakerEmulatorOptions & {
   const server = await serveOnLoopback((req, res) => emulator.handle(req, res), {
     port: options.port,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    fastPath: { ...emulator.fastPath, idleTimeoutMs: KEEP_ALIVE_TIMEOUT_MS },
     beforeClose: () => emulator.close(),
   });
   return { url: server.url, port: server.port, emulator, close: () => server.close() };

@@ -15,7 +15,7 @@
  * read it.
  */
 import { connect, type Socket } from 'node:net';
-import { HttpResponseError, HttpResponseParser, type ParsedResponse } from './http-response-parser';
+import { HttpResponseError, HttpResponseParser, type ParsedResponse } from '../../http1/response-parser';
 
 /** A container's answer to an HTTP request. */
 export interface ContainerResponse {

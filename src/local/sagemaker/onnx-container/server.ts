@@ -9,9 +9,9 @@
  *
  * Environment: `SMHOST_ONNX_OUTPUT` picks the output to answer with (default: the graph's first);
  * `SMHOST_CONTAINER_MEMORY_LIMIT_BYTES` (multi-model) is the resident memory past which a load answers 507.
- * HTTP is served by `contract-http-server.ts`.
+ * HTTP is served by `../../http1/socket-server.ts`.
  */
-import { ContractListenError, serveContract, type ContractAnswer, type ContractRequest } from './contract-http-server';
+import { Http1ListenError, serveHttp1, type Http1Answer, type Http1Request } from '../../http1/socket-server';
 import { ContainerRequestError } from './codec';
 import { LoadedModels } from './loaded-models';
 import { OnnxServingModel } from './model';
@@ -19,14 +19,14 @@ import { STANDBY_ARG, waitForAssignment } from './standby';
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
-type Route = (req: ContractRequest) => ContractAnswer | Promise<ContractAnswer>;
+type Route = (req: Http1Request) => Http1Answer | Promise<Http1Answer>;
 
-function failed(error: unknown): ContractAnswer {
+function failed(error: unknown): Http1Answer {
   const status = error instanceof ContainerRequestError ? error.status : 500;
   return { status, body: (error as Error).message };
 }
 
-function json(value: unknown): ContractAnswer {
+function json(value: unknown): Http1Answer {
   return { status: 200, body: JSON.stringify(value), contentType: 'application/json' };
 }
 
@@ -39,7 +39,7 @@ async function singleModel(modelDir: string): Promise<{ route: Route; release: (
   const route: Route = (req) => {
     if (req.method === 'POST' && req.path === '/invocations') {
       return model.invoke(req.body, req.headers['content-type'], req.headers.accept).then(
-        (result): ContractAnswer => ({ status: 200, body: result.body, contentType: result.contentType }),
+        (result): Http1Answer => ({ status: 200, body: result.body, contentType: result.contentType }),
         failed,
       );
     }
@@ -67,7 +67,7 @@ function multiModel(): { route: Route; release: () => Promise<void> } {
     residentBytes: () => process.memoryUsage.rss(),
   });
   console.log('onnx container: multi-model mode, no model loaded yet');
-  const load = async (req: ContractRequest): Promise<ContractAnswer> => {
+  const load = async (req: Http1Request): Promise<Http1Answer> => {
     let request: { model_name?: unknown; url?: unknown };
     try {
       request = JSON.parse(req.body.toString('utf8')) as typeof request;
@@ -109,7 +109,7 @@ function multiModel(): { route: Route; release: () => Promise<void> } {
       }
       if (match[2] && req.method === 'POST') {
         return models.invoke(name, req.body, req.headers['content-type'], req.headers.accept).then(
-          (result): ContractAnswer => ({ status: 200, body: result.body, contentType: result.contentType }),
+          (result): Http1Answer => ({ status: 200, body: result.body, contentType: result.contentType }),
           failed,
         );
       }
@@ -135,7 +135,7 @@ function multiModel(): { route: Route; release: () => Promise<void> } {
   return { route, release: () => models.releaseAll() };
 }
 
-const PONG: ContractAnswer = { status: 200, body: '' };
+const PONG: Http1Answer = { status: 200, body: '' };
 
 async function main(): Promise<void> {
   const portText = process.env.SAGEMAKER_BIND_TO_PORT ?? '8080';
@@ -146,11 +146,11 @@ async function main(): Promise<void> {
   const multi = (process.env.SAGEMAKER_MULTI_MODEL ?? '').toLowerCase() === 'true';
   const serving = multi ? multiModel() : await singleModel(process.env.SM_MODEL_DIR ?? '/opt/ml/model');
 
-  const server = await serveContract((req) => (req.path === '/ping' && req.method === 'GET' ? PONG : serving.route(req)), {
+  const server = await serveHttp1((req) => (req.path === '/ping' && req.method === 'GET' ? PONG : serving.route(req)), {
     port,
     maxBodyBytes: MAX_BODY_BYTES,
   }).catch((error: unknown) => {
-    throw error instanceof ContractListenError ? new Error(`${error.message} (SAGEMAKER_BIND_TO_PORT)`) : error;
+    throw error instanceof Http1ListenError ? new Error(`${error.message} (SAGEMAKER_BIND_TO_PORT)`) : error;
   });
   let stopping = false;
   const stop = () => {

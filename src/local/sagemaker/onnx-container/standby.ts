@@ -8,7 +8,7 @@
  * `Environment`), takes it as its own, and from then on runs exactly as a container started with it would.
  */
 import { ort } from '../../../onnx/runtime';
-import { serveContract } from './contract-http-server';
+import { serveHttp1 } from '../../http1/socket-server';
 
 /** The argument that starts the built-in container in standby mode. */
 export const STANDBY_ARG = '--standby';
@@ -51,7 +51,7 @@ export async function waitForAssignment(): Promise<void> {
   const session = await ort.InferenceSession.create(Buffer.from(WARM_UP_MODEL_BASE64, 'base64'), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   await session.release();
   // Node sets up its TCP server machinery on first use, several milliseconds that are paid here instead.
-  const server = await serveContract(() => ({ status: 200, body: '' }), { port: 0, maxBodyBytes: 0 });
+  const server = await serveHttp1(() => ({ status: 200, body: '' }), { port: 0, maxBodyBytes: 0 });
   await server.close();
   const message = await assigned;
   process.off('disconnect', orphaned);

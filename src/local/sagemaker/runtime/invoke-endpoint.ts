@@ -3,11 +3,17 @@
  * else at random by weight), an instance (round robin), and sends the request through the variant's
  * containers: in a serial pipeline each container's response is the next one's request, its content type
  * carried along; in `Direct` mode only the container named by `TargetContainerHostname` is called.
+ *
+ * The runtime takes a request already read whole and gives back the answer, so that it can be served on
+ * plain sockets (`http1/split-server.ts`, the emulator's and the edge's fast path) as well as through a
+ * Node `http` server (`handleInvocation`).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { readBodyWithin } from '../../edge/request-body';
+import type { RequestHead } from '../../http1/request-parser';
+import type { Http1Answer, Http1Request } from '../../http1/socket-server';
 import type { ArnContext } from '../api/arns';
 import { NAME_PATTERN } from '../api/validate';
 import { ContainerTimeoutError, ContainerUnreachableError, type ContainerResponse } from '../containers/container-process';
@@ -21,8 +27,6 @@ import { ModelErrorError, RuntimeApiError, RuntimeValidationError, ServiceUnavai
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** The runtime's paths, with the query (SDKs send none) allowed and ignored. */
 const INVOCATION_PATH = /^\/endpoints\/([^/?]+)\/(invocations|async-invocations|invocations-response-stream)(?:\?.*)?$/;
-/** Answers up to this size are written with their head in one write (see `respond`). */
-const STRING_PAYLOAD_BYTES = 16 * 1024;
 
 export interface RuntimeContext {
   store: StateStore;
@@ -35,25 +39,51 @@ export interface RuntimeContext {
   random: () => number;
 }
 
-/** True when the request is for the runtime rather than the control plane. */
-export function isRuntimeRequest(req: IncomingMessage): boolean {
-  return req.method === 'POST' && INVOCATION_PATH.test(req.url ?? '');
+/** True when a request with this method and target (path and query) is for the runtime rather than the control plane. */
+export function isRuntimeRequest(head: Pick<RequestHead, 'method' | 'target'>): boolean {
+  return head.method === 'POST' && INVOCATION_PATH.test(head.target);
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+function errorAnswer(error: RuntimeApiError): Http1Answer {
+  return {
+    status: error.status,
+    body: JSON.stringify({ ErrorCode: error.code, message: error.message, Message: error.message, ...error.fields }),
+    contentType: 'application/json',
+    headers: { 'x-amzn-errortype': error.code, 'x-amzn-requestid': randomUUID() },
+  };
 }
 
-function sendError(res: ServerResponse, error: RuntimeApiError): void {
-  const text = JSON.stringify({ ErrorCode: error.code, message: error.message, Message: error.message, ...error.fields });
-  res.writeHead(error.status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-errortype': error.code,
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(text);
+/** The answer to a request whose payload was over the limit (and was read and dropped). */
+export function payloadTooLarge(): Http1Answer {
+  return errorAnswer(new RuntimeValidationError(`Request payload exceeds the InvokeEndpoint limit of ${MAX_PAYLOAD_BYTES} bytes (6 MB).`, 413));
+}
+
+/**
+ * Serves one runtime request read whole (`path` one {@link isRuntimeRequest} took, headers lower-cased),
+ * answering success or a SageMaker runtime error. Never rejects.
+ */
+export async function serveInvocation(request: Http1Request, ctx: RuntimeContext): Promise<Http1Answer> {
+  try {
+    return await invoke(request, ctx);
+  } catch (error) {
+    if (error instanceof RuntimeApiError) return errorAnswer(error);
+    return errorAnswer(new RuntimeApiError('InternalFailure', 500, `The emulator failed to serve the request: ${(error as Error).message}`));
+  }
+}
+
+/** {@link serveInvocation} for a request that came through Node's `http` server. */
+export async function handleInvocation(req: IncomingMessage, res: ServerResponse, ctx: RuntimeContext): Promise<void> {
+  const body = await readBodyWithin(req, MAX_PAYLOAD_BYTES);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value[0]! : value;
+  const target = req.url ?? '/';
+  const mark = target.indexOf('?');
+  const answer =
+    body === undefined
+      ? payloadTooLarge()
+      : await serveInvocation({ method: req.method ?? 'POST', path: mark < 0 ? target : target.slice(0, mark), query: mark < 0 ? '' : target.slice(mark + 1), headers, body }, ctx);
+  res.writeHead(answer.status, { ...answer.headers, 'content-type': answer.contentType!, 'content-length': Buffer.byteLength(answer.body) });
+  res.end(answer.body);
 }
 
 function pickVariant(variants: RunningVariant[], random: () => number): RunningVariant {
@@ -67,12 +97,12 @@ function pickVariant(variants: RunningVariant[], random: () => number): RunningV
   return variants[variants.length - 1]!;
 }
 
-function validateHeaders(req: IncomingMessage): void {
-  const custom = header(req, 'x-amzn-sagemaker-custom-attributes');
+function validateHeaders(headers: Record<string, string>): void {
+  const custom = headers['x-amzn-sagemaker-custom-attributes'];
   if (custom !== undefined && (custom.length > 1024 || !/^[\x20-\x7e]*$/.test(custom))) {
     throw new RuntimeValidationError('CustomAttributes must be at most 1024 visible US-ASCII characters.');
   }
-  const inferenceId = header(req, 'x-amzn-sagemaker-inference-id');
+  const inferenceId = headers['x-amzn-sagemaker-inference-id'];
   if (inferenceId !== undefined && (inferenceId.length < 1 || inferenceId.length > 64 || !/^\S[\x20-\x7e]*$/.test(inferenceId))) {
     throw new RuntimeValidationError('InferenceId must be 1 to 64 printable characters and must not start with whitespace.');
   }
@@ -80,35 +110,21 @@ function validateHeaders(req: IncomingMessage): void {
     ['x-amzn-sagemaker-target-variant', 'TargetVariant'],
     ['x-amzn-sagemaker-target-container-hostname', 'TargetContainerHostname'],
   ] as const) {
-    const value = header(req, name);
+    const value = headers[name];
     if (value !== undefined && !NAME_PATTERN.test(value)) {
       throw new RuntimeValidationError(`${label} ${JSON.stringify(value)} must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}.`);
     }
   }
 }
 
-/** Handles one runtime request end to end, answering success or a SageMaker runtime error. */
-export async function handleInvocation(req: IncomingMessage, res: ServerResponse, ctx: RuntimeContext): Promise<void> {
-  try {
-    await invoke(req, res, ctx);
-  } catch (error) {
-    if (error instanceof RuntimeApiError) return sendError(res, error);
-    sendError(res, new RuntimeApiError('InternalFailure', 500, `The emulator failed to serve the request: ${(error as Error).message}`));
-  }
-}
-
-async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeContext): Promise<void> {
-  const match = INVOCATION_PATH.exec(req.url ?? '')!;
+async function invoke(request: Http1Request, ctx: RuntimeContext): Promise<Http1Answer> {
+  const match = INVOCATION_PATH.exec(request.path)!;
   const endpointName = decodeURIComponent(match[1]!);
   if (match[2] !== 'invocations') {
-    req.resume();
     throw new RuntimeApiError('NotImplemented', 501, `${match[2]} is not served by the local emulator; use InvokeEndpoint (POST /endpoints/<name>/invocations).`);
   }
-  const body = await readBodyWithin(req, MAX_PAYLOAD_BYTES);
-  if (body === undefined) {
-    throw new RuntimeValidationError(`Request payload exceeds the InvokeEndpoint limit of ${MAX_PAYLOAD_BYTES} bytes (6 MB).`, 413);
-  }
-  validateHeaders(req);
+  const { headers: given, body } = request;
+  validateHeaders(given);
   const record = ctx.store.get('endpoints', endpointName);
   if (!record) throw new RuntimeValidationError(`Endpoint ${endpointName} of account ${ctx.arn.accountId} not found.`);
   const deployment = ctx.lifecycle.deployment(endpointName);
@@ -119,7 +135,7 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
     throw new RuntimeValidationError(`Endpoint ${endpointName} of account ${ctx.arn.accountId} is not in service (status ${record.EndpointStatus}).`);
   }
 
-  const targetVariant = header(req, 'x-amzn-sagemaker-target-variant');
+  const targetVariant = given['x-amzn-sagemaker-target-variant'];
   let variant: RunningVariant;
   if (targetVariant !== undefined) {
     const found = deployment.variants.find((v) => v.name.toLowerCase() === targetVariant.toLowerCase());
@@ -128,7 +144,7 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
   } else {
     variant = pickVariant(deployment.variants, ctx.random);
   }
-  const targetModel = header(req, 'x-amzn-sagemaker-target-model');
+  const targetModel = given['x-amzn-sagemaker-target-model'];
   if (targetModel !== undefined && !variant.multiModel) {
     throw new RuntimeValidationError(`TargetModel header is only valid for multi-model endpoints; endpoint ${endpointName} is not one.`);
   }
@@ -136,7 +152,7 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
     throw new RuntimeValidationError(`Endpoint ${endpointName} is a multi-model endpoint; the TargetModel header is required.`);
   }
   const instance = variant.instances[variant.next++ % variant.instances.length]!;
-  const hostname = header(req, 'x-amzn-sagemaker-target-container-hostname');
+  const hostname = given['x-amzn-sagemaker-target-container-hostname'];
   let chain: RunningContainer[];
   if (variant.mode === 'Direct') {
     if (hostname === undefined) {
@@ -157,26 +173,26 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
   }
 
   const shared: Record<string, string> = {};
-  const custom = header(req, 'x-amzn-sagemaker-custom-attributes');
+  const custom = given['x-amzn-sagemaker-custom-attributes'];
   if (custom !== undefined) shared['x-amzn-sagemaker-custom-attributes'] = custom;
-  const inferenceId = header(req, 'x-amzn-sagemaker-inference-id');
+  const inferenceId = given['x-amzn-sagemaker-inference-id'];
   if (inferenceId !== undefined) shared['x-amzn-sagemaker-inference-id'] = inferenceId;
-  const accept = header(req, 'accept');
+  const accept = given.accept;
 
   if (variant.multiModel) {
     validateTargetModel(targetModel!);
     if (hostname !== undefined) {
       throw new RuntimeValidationError(`TargetContainerHostname is only valid for endpoints whose model runs in Direct mode; ${endpointName} is a multi-model endpoint.`);
     }
-    const headers: Record<string, string> = { ...shared, 'content-type': header(req, 'content-type') ?? 'application/octet-stream' };
+    const headers: Record<string, string> = { ...shared, 'content-type': given['content-type'] ?? 'application/octet-stream' };
     if (accept !== undefined) headers.accept = accept;
     const answer = await instance.models!.invoke(targetModel!, body, headers, ctx.invocationTimeoutMs);
     if (answer.status < 200 || answer.status > 299) throw containerError(ctx, endpointName, instance.containers[0]!.hostname, answer);
-    return respond(res, answer.body, stringHeader(answer.headers['content-type']) ?? 'application/octet-stream', variant.name, stringHeader(answer.headers['x-amzn-sagemaker-custom-attributes']));
+    return success(answer.body, stringHeader(answer.headers['content-type']) ?? 'application/octet-stream', variant.name, stringHeader(answer.headers['x-amzn-sagemaker-custom-attributes']));
   }
 
   let payload = body;
-  let contentType = header(req, 'content-type') ?? 'application/octet-stream';
+  let contentType = given['content-type'] ?? 'application/octet-stream';
   let customOut: string | undefined;
   for (const [i, container] of chain.entries()) {
     const last = i === chain.length - 1;
@@ -206,7 +222,7 @@ async function invoke(req: IncomingMessage, res: ServerResponse, ctx: RuntimeCon
     if (typeof returnedCustom === 'string') customOut = returnedCustom;
   }
 
-  respond(res, payload, contentType, variant.name, customOut);
+  return success(payload, contentType, variant.name, customOut);
 }
 
 function stringHeader(value: string | string[] | undefined): string | undefined {
@@ -214,19 +230,10 @@ function stringHeader(value: string | string[] | undefined): string | undefined 
   return text === undefined || text === '' ? undefined : text;
 }
 
-function respond(res: ServerResponse, payload: Buffer, contentType: string, variantName: string, customOut: string | undefined): void {
-  const headers: Record<string, string | number> = {
-    'content-type': contentType,
-    'content-length': payload.length,
-    'x-amzn-invoked-production-variant': variantName,
-    'x-amzn-requestid': randomUUID(),
-  };
+function success(payload: Buffer, contentType: string, variantName: string, customOut: string | undefined): Http1Answer {
+  const headers: Record<string, string> = { 'x-amzn-invoked-production-variant': variantName, 'x-amzn-requestid': randomUUID() };
   if (customOut !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = customOut;
-  res.writeHead(200, headers);
-  // A small payload goes as a latin1 string (byte for byte the same): Node then writes head and body as one
-  // string in one write, where a Buffer would take its corked two-buffer path (a writev) per response.
-  if (payload.length <= STRING_PAYLOAD_BYTES) res.end(payload.toString('latin1'), 'latin1');
-  else res.end(payload);
+  return { status: 200, body: payload, contentType, headers };
 }
 
 /** A container's error answer as SageMaker reports it: `ModelError` with the original status and message. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Http1BodyReader, MAX_CHUNK_LINE_BYTES, parseContentLength } from '../../../src/local/sagemaker/containers/http1-body';
+import { Http1BodyReader, MAX_CHUNK_LINE_BYTES, parseContentLength } from '../../../src/local/http1/body-framing';
 
 class FramingError extends Error {}
 const fail = (message: string): FramingError => new FramingError(message);

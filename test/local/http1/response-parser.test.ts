@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HttpResponseError, HttpResponseParser, type ParsedResponse } from '../../../src/local/sagemaker/containers/http-response-parser';
+import { HttpResponseError, HttpResponseParser, type ParsedResponse } from '../../../src/local/http1/response-parser';
 
 /** Feeds `wire` in pieces of `size` bytes and returns the response and the bytes after it. */
 function feed(wire: string | Buffer, size: number, method = 'POST'): { response: ParsedResponse; rest: Buffer } | undefined {

@@ -8,7 +8,7 @@
  * invocation and must cost little next to the container's own work.
  */
 
-import { Http1BodyReader, parseContentLength } from './http1-body';
+import { Http1BodyReader, parseContentLength } from './body-framing';
 
 /** The bytes are not an HTTP/1.x response, or not a complete one. */
 export class HttpResponseError extends Error {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { ContractListenError, serveContract, type ContractHandler, type ContractRequest } from '../../../src/local/sagemaker/onnx-container/contract-http-server';
-import { HttpRequestError, HttpRequestParser } from '../../../src/local/sagemaker/onnx-container/http-request-parser';
+import { Http1ListenError, serveHttp1, type Http1Handler, type Http1Request } from '../../../src/local/http1/socket-server';
+import { HttpRequestError, HttpRequestParser } from '../../../src/local/http1/request-parser';
 import { freePort } from '../../../src/local/sagemaker/containers/ports';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -12,15 +12,15 @@ afterEach(async () => {
 });
 
 /** Serves `handler` on a free port, stopped after the test. */
-async function serve(handler: ContractHandler, options: { maxBodyBytes?: number; idleTimeoutMs?: number } = {}): Promise<number> {
+async function serve(handler: Http1Handler, options: { maxBodyBytes?: number; idleTimeoutMs?: number } = {}): Promise<number> {
   const port = await freePort();
-  const server = await serveContract(handler, { port, maxBodyBytes: options.maxBodyBytes ?? 1024, idleTimeoutMs: options.idleTimeoutMs });
+  const server = await serveHttp1(handler, { port, maxBodyBytes: options.maxBodyBytes ?? 1024, idleTimeoutMs: options.idleTimeoutMs });
   cleanups.push(() => server.close());
   return port;
 }
 
 /** Echoes what it was asked, as JSON. */
-const echo: ContractHandler = (req) => ({
+const echo: Http1Handler = (req) => ({
   status: 200,
   body: JSON.stringify({ method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body.toString('latin1') }),
   contentType: 'application/json',
@@ -106,6 +106,37 @@ describe('Function: HttpRequestParser.push', () => {
     expect(parser.error?.message).toBe('not an HTTP/1.x request line: "NOT HTTP"');
   });
 
+  it('with a router: routes each head before its body, and keeps every byte from the first request not routed on', () => {
+    // Prepare
+    const parser = new HttpRequestParser({ maxBodyBytes: 10 }, (head) => (head.target.startsWith('/mine') ? head.method : undefined));
+    const wire = 'POST /mine HTTP/1.1\r\nContent-Length: 2\r\n\r\nab' + 'PUT /other HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz';
+
+    // Act
+    const requests = [...parser.push(Buffer.from(wire.slice(0, 60))), ...parser.push(Buffer.from(wire.slice(60)))];
+    const later = parser.push(Buffer.from('POST /mine HTTP/1.1\r\n\r\n'));
+
+    // Assess
+    expect(requests.map((r) => [r.target, r.route, r.body.toString()])).toEqual([['/mine', 'POST', 'ab']]);
+    expect(later).toEqual([]);
+    expect(parser.diverted?.toString()).toBe('PUT /other HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz' + 'POST /mine HTTP/1.1\r\n\r\n');
+    expect(parser.error).toBeUndefined();
+  });
+
+  it('with a router: leaves a head it cannot read, or one too large, to the other server rather than failing', () => {
+    for (const wire of ['NOT HTTP\r\n\r\n', `GET /mine HTTP/1.1\r\nX: ${'y'.repeat(70_000)}`]) {
+      // Prepare
+      const parser = new HttpRequestParser({ maxBodyBytes: 10 }, () => true);
+
+      // Act
+      const requests = parser.push(Buffer.from(wire));
+
+      // Assess
+      expect(requests).toEqual([]);
+      expect(parser.error).toBeUndefined();
+      expect(parser.diverted?.toString()).toBe(wire);
+    }
+  });
+
   it('refuses what is not a request it can frame, with the status to answer and the reason', () => {
     // Prepare
     const cases: Array<[string, number, RegExp]> = [
@@ -141,7 +172,7 @@ describe('Function: HttpRequestParser.push', () => {
   });
 });
 
-describe('Function: serveContract', () => {
+describe('Function: serveHttp1', () => {
   it('serves Node’s HTTP client over kept-alive connections, with bodies, queries and lower-cased headers', async () => {
     // Prepare
     const port = await serve(echo);
@@ -174,7 +205,7 @@ describe('Function: serveContract', () => {
 
   it('answers pipelined requests in order, each after the slow one before it, and HEAD without a body', async () => {
     // Prepare
-    const port = await serve(async (req: ContractRequest) => {
+    const port = await serve(async (req: Http1Request) => {
       if (req.path === '/slow') await new Promise((r) => setTimeout(r, 50));
       return { status: 200, body: `answer for ${req.path}` };
     });
@@ -185,7 +216,7 @@ describe('Function: serveContract', () => {
     // Assess
     const bodies = text.split(/HTTP\/1\.1 200 OK\r\n[^]*?\r\n\r\n/).filter((b) => b !== '');
     expect(bodies).toEqual(['answer for /slow', 'answer for /fast', 'answer for /last']);
-    expect(text).toContain('content-length: 16\r\n\r\nHTTP/1.1'); // the HEAD answer: its length, no body
+    expect(text).toMatch(/content-length: 16\r\ndate: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\n\r\nHTTP\/1\.1/); // the HEAD answer: its length, no body
     expect(text).toMatch(/connection: close\r\n\r\nanswer for \/last$/);
   });
 
@@ -272,7 +303,7 @@ describe('Function: serveContract', () => {
     expect(idleFor).toBeLessThan(3000);
   });
 
-  it('fails with ContractListenError naming the port it cannot listen on', async () => {
+  it('fails with Http1ListenError naming the port it cannot listen on', async () => {
     // Prepare
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
@@ -280,10 +311,10 @@ describe('Function: serveContract', () => {
     const port = (taken.address() as AddressInfo).port;
 
     // Act
-    const onPort = await serveContract(echo, { port, maxBodyBytes: 1 }).catch((error: unknown) => error);
+    const onPort = await serveHttp1(echo, { port, maxBodyBytes: 1 }).catch((error: unknown) => error);
 
     // Assess
-    expect(onPort).toBeInstanceOf(ContractListenError);
+    expect(onPort).toBeInstanceOf(Http1ListenError);
     expect((onPort as Error).message).toMatch(new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
   });
 });

@@ -1,8 +1,7 @@
 /**
  * The body half of HTTP/1.x framing (RFC 9112 §6-7), shared by the two parsers of the local SageMaker hop:
- * the emulator's reader of container answers (`http-response-parser.ts`) and the built-in container's
- * reader of requests (`../onnx-container/http-request-parser.ts`). Each parser reads its own start line and
- * headers, picks the framing, and hands the bytes after the head to an {@link Http1BodyReader} until the
+ * the emulator's reader of container answers (`response-parser.ts`) and the socket-level server's reader
+ * of requests (`request-parser.ts`). Each parser reads its own start line and headers, picks the framing, and hands the bytes after the head to an {@link Http1BodyReader} until the
  * body is complete. Errors are made by the parser's own factory, so each keeps its error class.
  *
  * The reader is on the path of every invocation: it copies nothing but the final join of a body that

@@ -1,12 +1,15 @@
 /**
- * An incremental parser of the HTTP/1.x requests arriving on one connection, for the built-in container's
- * server (`contract-http-server.ts`): the request line and headers, then a body framed by `Content-Length`
- * or by `Transfer-Encoding: chunked` (trailers read and dropped). Requests sent back to back (pipelined)
- * come out in order. A body over the limit is read to its end and dropped, and the request is marked, so
- * the server can answer 413 on a connection that still serves.
+ * An incremental parser of the HTTP/1.x requests arriving on one connection, for the socket-level server
+ * (`socket-server.ts`): the request line and headers, then a body framed by `Content-Length` or by
+ * `Transfer-Encoding: chunked` (trailers read and dropped). Requests sent back to back (pipelined) come out
+ * in order. A body over the limit is read to its end and dropped, and the request is marked, so the server
+ * can answer 413 on a connection that still serves.
+ *
+ * With a router, each head is routed before its body is read: a head no route takes (or one the parser
+ * cannot read) ends the parsing, and every byte from its first on is kept untouched for another server.
  */
 
-import { Http1BodyReader, parseContentLength } from '../containers/http1-body';
+import { Http1BodyReader, parseContentLength } from './body-framing';
 
 /** The bytes are not an HTTP/1.x request this server accepts; `status` is the answer to give before closing. */
 export class HttpRequestError extends Error {
@@ -19,15 +22,24 @@ export class HttpRequestError extends Error {
   }
 }
 
-/** One complete request as read off the connection. */
-export interface ParsedRequest {
+/** What a router sees of a request: everything before its body. */
+export interface RequestHead {
   method: string;
   /** The request target as sent (path and query). */
   target: string;
-  /** HTTP/1.1 rather than HTTP/1.0. */
-  http11: boolean;
   /** Lower-cased names; a repeated header's values joined by `, `, but for single-valued ones (`Content-Type`, `Host`...) the first. */
   headers: Record<string, string>;
+}
+
+/** Picks what serves a request from its head; `undefined` leaves the request, and the connection from it on, to another server. */
+export type RequestRouter<Route> = (head: RequestHead) => Route | undefined;
+
+/** One complete request as read off the connection. */
+export interface ParsedRequest<Route = true> extends RequestHead {
+  /** HTTP/1.1 rather than HTTP/1.0. */
+  http11: boolean;
+  /** What the router picked for it. */
+  route: Route;
   body: Buffer;
   /** The body was longer than the parser's limit: it was read and dropped, `body` is empty. */
   bodyTooLarge: boolean;
@@ -43,7 +55,7 @@ export interface HttpRequestLimits {
   maxBodyBytes: number;
 }
 
-type State = 'head' | 'body';
+type State = 'head' | 'body' | 'diverted';
 
 const EMPTY = Buffer.alloc(0);
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -63,17 +75,34 @@ function hasToken(value: string | undefined, token: string): boolean {
 }
 
 /** Reads the requests of one connection; see the module comment. One parser per connection. */
-export class HttpRequestParser {
+export class HttpRequestParser<Route = true> {
   private state: State = 'head';
   private pending: Buffer = EMPTY;
-  private current: ParsedRequest | undefined;
+  private current: ParsedRequest<Route> | undefined;
   private readonly body: Http1BodyReader;
   private readonly maxHeaderBytes: number;
   private expectsContinue = false;
+  /** The bytes of the connection from the first request no route took (see {@link diverted}). */
+  private divertedBytes: Buffer[] | undefined;
 
-  constructor(limits: HttpRequestLimits) {
+  /** Without a router every request is taken, its route `true`. */
+  constructor(
+    limits: HttpRequestLimits,
+    private readonly router?: RequestRouter<Route>,
+  ) {
     this.maxHeaderBytes = limits.maxHeaderBytes ?? 64 * 1024;
     this.body = new Http1BodyReader(badRequest, limits.maxBodyBytes);
+  }
+
+  /**
+   * With a router: every byte of the connection from the head of the first request the router did not take,
+   * or could not be read, as it arrived; `undefined` while every request has been taken. Nothing after that
+   * point is parsed, and bytes pushed later are added here.
+   */
+  get diverted(): Buffer | undefined {
+    if (!this.divertedBytes) return undefined;
+    if (this.divertedBytes.length > 1) this.divertedBytes = [Buffer.concat(this.divertedBytes)];
+    return this.divertedBytes[0]!;
   }
 
   /** True when bytes of a request that is not complete yet have arrived. */
@@ -105,8 +134,12 @@ export class HttpRequestParser {
    * Feeds the next bytes of the connection; returns the requests they complete, in order. When the bytes
    * break HTTP/1.x framing, returns the requests complete before that point and sets {@link error}.
    */
-  push(chunk: Buffer): ParsedRequest[] {
-    const done: ParsedRequest[] = [];
+  push(chunk: Buffer): ParsedRequest<Route>[] {
+    const done: ParsedRequest<Route>[] = [];
+    if (this.divertedBytes) {
+      this.divertedBytes.push(chunk);
+      return done;
+    }
     if (this.failure) return done;
     try {
       this.parse(chunk, done);
@@ -116,7 +149,7 @@ export class HttpRequestParser {
     return done;
   }
 
-  private parse(chunk: Buffer, done: ParsedRequest[]): void {
+  private parse(chunk: Buffer, done: ParsedRequest<Route>[]): void {
     const data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = EMPTY;
     let offset = 0;
@@ -127,11 +160,17 @@ export class HttpRequestParser {
           while (offset + 1 < data.length && data[offset] === 13 && data[offset + 1] === 10) offset += 2;
           const end = data.indexOf(HEAD_END, offset);
           if (end < 0 || end - offset > this.maxHeaderBytes) {
-            if (data.length - offset > this.maxHeaderBytes) throw new HttpRequestError(431, `the request head is over ${this.maxHeaderBytes} bytes`);
+            if (data.length - offset > this.maxHeaderBytes) return this.divertOrThrow(data, offset, new HttpRequestError(431, `the request head is over ${this.maxHeaderBytes} bytes`));
             this.pending = data.subarray(offset);
             return;
           }
-          const request = this.readHead(data.toString('latin1', offset, end));
+          let request: ParsedRequest<Route> | undefined;
+          try {
+            request = this.readHead(data.toString('latin1', offset, end));
+          } catch (error) {
+            return this.divertOrThrow(data, offset, error as Error);
+          }
+          if (!request) return this.divert(data, offset);
           offset = end + 4;
           if (this.state === 'head') done.push(request);
           else this.current = request;
@@ -149,7 +188,19 @@ export class HttpRequestParser {
     }
   }
 
-  private finish(): ParsedRequest {
+  /** Stops parsing: the bytes from `offset` on belong to another server. */
+  private divert(data: Buffer, offset: number): void {
+    this.state = 'diverted';
+    this.divertedBytes = [data.subarray(offset)];
+  }
+
+  /** A head that cannot be read is another server's to answer when there is a router, else this parser's error. */
+  private divertOrThrow(data: Buffer, offset: number, error: Error): void {
+    if (!this.router) throw error;
+    this.divert(data, offset);
+  }
+
+  private finish(): ParsedRequest<Route> {
     const request = this.current!;
     this.current = undefined;
     this.state = 'head';
@@ -159,7 +210,8 @@ export class HttpRequestParser {
     return request;
   }
 
-  private readHead(text: string): ParsedRequest {
+  /** The request, its framing started; `undefined` when the router does not take it. */
+  private readHead(text: string): ParsedRequest<Route> | undefined {
     const lines = text.split('\r\n');
     const requestLine = REQUEST_LINE.exec(lines[0]!);
     if (!requestLine) throw new HttpRequestError(400, `not an HTTP/1.x request line: ${JSON.stringify(lines[0]!.slice(0, 60))}`);
@@ -179,12 +231,17 @@ export class HttpRequestParser {
         if (existing !== value) throw new HttpRequestError(400, `conflicting Content-Length values ${existing} and ${value}`);
       } else if (!SINGLE_VALUED.has(key)) headers[key] = `${existing}, ${value}`;
     }
+    const method = requestLine[1]!;
+    const target = requestLine[2]!;
+    const route = this.router ? this.router({ method, target, headers }) : (true as Route);
+    if (route === undefined) return undefined;
     const http11 = requestLine[3] === '1';
     const connection = headers.connection;
-    const request: ParsedRequest = {
-      method: requestLine[1]!,
-      target: requestLine[2]!,
+    const request: ParsedRequest<Route> = {
+      method,
+      target,
       http11,
+      route,
       headers,
       body: EMPTY,
       bodyTooLarge: false,
