@@ -14,29 +14,30 @@
  * a byte relay in the emulator's place (a Node process that copies bytes and parses nothing: the least a
  * process in the path can cost). The last column is CPU per request of each process, from /proc.
  *
- * The throughput target (ratio ≥ 0.5) is not met. Runs before every path was warmed up first (2 vCPUs shared
- * with other work) scattered from 0.33 to 0.60, their first rows on cold JIT; warmed, a run reads 0.41 and 0.44
- * at concurrency 1, 0.45 and 0.43 at 8 (one row, 10 rows). The relay keeps 0.67 to 1.67, so a process hop as such does not rule the
- * target out; the emulator's own work does. CPU per request, 10 rows, concurrency 1 (8): baseline server
- * 60-80 (45); emulator 90 (60-65) + container behind it 90-100 (60-75); relay 20-30 (25) + container behind
- * it 60-70 (45-55); container alone 50-60 (40). The container costs more behind the emulator than alone for
- * the same work: in a three-process chain on two cores each process wakes on caches the others have used,
- * and the emulator's heavier working set makes that worse than the relay's. Where the emulator's ~90 µs go
- * (perf, concurrency 8): a quarter in the two socket writes of the extra hop (with the loopback delivery
- * and wake-up of the reader, done in the writer's system call), an eighth in context switches, a fifth in
- * Node's HTTP parser (llhttp), most of the rest in Node's IncomingMessage/ServerResponse and stream
- * machinery; the runtime's routing and the container client are a few µs each. At concurrency 1 the ratio
- * is the latency ratio, so the whole hop would have to cost less than the baseline's whole answer (about
- * 0.09 ms); at 8 the two cores are the limit and the ratio follows the CPU per request of all processes.
+ * Where the figures stand (2 vCPUs shared with other work, every path warmed up first, four runs): added
+ * p50 0.08-0.10 ms at concurrency 1 and 0.25-0.49 ms at 8 (target ≤ 2 met); throughput ratio 0.56-0.72 at
+ * concurrency 1 (target ≥ 0.5 met), at 8 0.44-0.55 for 10 rows and 0.34-0.44 for one row (not met).
  *
- * What paid (emulator + container CPU per request at concurrency 1: 220-240 → 180-190 µs): the built-in
- * container serving HTTP on plain sockets instead of Node's `http` (a Node `http` server answering from
- * onnxruntime costs ~135 µs per request, the socket server ~85), its codec's fast paths, one write per
- * message on every side of the hop, one deadline timer in the client instead of one per request. A Unix
- * socket for the emulator → container hop measured no better than loopback TCP and was not kept. What
- * would close the gap: the same socket-level HTTP handling for the runtime's `POST .../invocations` in the
- * emulator's front (the standalone server and the edge), which needs the runtime callable without Node's
- * request and response objects; the container's figures suggest about 40 µs per request less.
+ * What paid: serving the runtime on plain sockets (`src/local/http1/split-server.ts`; the runtime's answer
+ * built without Node's request and response objects) took the concurrency-1 ratio from 0.41-0.44 to the
+ * figures above and the emulator's CPU per request at 8 from 60-65 µs to 35-45; before that, the built-in
+ * container on the same socket server (a Node `http` server answering from onnxruntime costs ~135 µs per
+ * request, the socket server ~85), its codec's fast paths, one write per message on every side of the hop,
+ * one deadline timer in the client.
+ *
+ * Why concurrency 8 falls short: there the two cores are the limit, and the emulator's path has three
+ * processes wanting them (load generator, emulator, container) where the baseline has two. Measured per
+ * request at 8 (µs of CPU, all threads): load generator ~35-45 on both paths, baseline server ~35-45,
+ * emulator ~35-40, container behind it ~45-55; the three together leave a quarter of the two cores idle
+ * (each request crosses four process wake-ups instead of two, and a wake-up on an idle vCPU is slow), so
+ * the rate is lower than their CPU alone would allow. Of the emulator's ~37 µs, its own JavaScript is
+ * about 8 (profiled: parsing both heads, routing, the runtime's checks, building the answer); the rest is
+ * the kernel's part of two socket reads and two writes. A minimal HTTP relay made of the same socket
+ * server and container client with no SageMaker logic measured within 2 µs of the emulator and the same
+ * ratios; pipelining the hop to the container on one connection changed nothing measurable; only the byte
+ * relay, which parses nothing, keeps 0.6-0.9. Closing the gap would take the HTTP hop itself out of the
+ * path for the built-in container, which a process per container (the SageMaker contract) rules out.
+ * A Unix socket for the emulator → container hop measured no better than loopback TCP and was not kept.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -2,6 +2,9 @@
  * The edge: the single port every AWS client of the local stack talks to. Each request goes to the
  * service its SigV4 credential scope names; any access key is accepted (signatures are not checked).
  * A service the stack does not serve gets an AWS-shaped error naming it.
+ *
+ * The SageMaker runtime's `InvokeEndpoint` is answered on plain sockets before Node's `http` server sees it
+ * (`fastPaths`, `http1/split-server.ts`): it is the one call whose cost users measure per request.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
