@@ -22,10 +22,30 @@ export function asMapping(value: unknown, where: string): Json {
   return value;
 }
 
-/** A section the framework lets be one mapping or a list of mappings merged in order (`resources`, `functions`). */
+/**
+ * A section the framework lets be one mapping or a list of mappings (`resources`, `functions`), the list
+ * merged in order as the framework merges it (lodash `merge`): deeply, so two files each adding to
+ * `Resources` keep both, a later value winning over an earlier one, lists merged item by item. Empty items
+ * (a `${file(...)}` that resolved to nothing) are skipped.
+ *
+ * @throws {ServerlessConfigError} naming the item when one is not a mapping.
+ */
 export function mergeSections(value: unknown, where: string): Json {
-  if (Array.isArray(value)) return Object.assign({}, ...value.map((item, index) => asMapping(item, `${where}[${index}]`)));
-  return asMapping(value, where);
+  if (!Array.isArray(value)) return asMapping(value, where);
+  const merged: Json = {};
+  value.forEach((item, index) => deepMerge(merged, asMapping(item, `${where}[${index}]`)));
+  return merged;
+}
+
+/** Merges `source` into `target` in place: mappings and lists recursively, any other value replacing. */
+function deepMerge(target: Json | unknown[], source: Json | unknown[]): void {
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    const existing = (target as Json)[key];
+    if (isMapping(value) && isMapping(existing)) deepMerge(existing, value);
+    else if (Array.isArray(value) && Array.isArray(existing)) deepMerge(existing, value);
+    else (target as Json)[key] = structuredClone(value);
+  }
 }
 
 /**

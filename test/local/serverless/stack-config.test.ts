@@ -69,6 +69,43 @@ resources:
     expect(config.queues[0]!.name).toBe('chosen');
   });
 
+  it('merges a list of resources sections deeply, as the framework does, so each file keeps its resources', () => {
+    // Act
+    const config = parseStackConfig(`
+service: svc
+provider:
+  name: aws
+resources:
+  - Resources:
+      First:
+        Type: AWS::SQS::Queue
+        Properties:
+          QueueName: first
+          VisibilityTimeout: 30
+  -
+  - Resources:
+      Second:
+        Type: AWS::SQS::Queue
+        Properties:
+          QueueName: second
+      First:
+        Properties:
+          VisibilityTimeout: 90
+`);
+
+    // Assess
+    expect(config.queues.map((queue) => [queue.name, queue.attributes.VisibilityTimeout])).toEqual([
+      ['first', '90'],
+      ['second', undefined],
+    ]);
+  });
+
+  it('refuses a resources list item that is not a mapping, naming it', () => {
+    expect(() => parseStackConfig(`${BASE.replace('resources:\n  Resources:', 'resources:\n  - just text\n  - Resources:').replace(/^( {4,})/gm, '  $1')}`)).toThrow(
+      new ServerlessConfigError('serverless.yml: resources[0] must be a mapping'),
+    );
+  });
+
   it('refuses unsupported variable sources, naming the variable and where it is', () => {
     expect(() => parseStackConfig(`${BASE}\ncustom:\n  x: \${ssm:/param}\n`)).toThrow(ServerlessVariableError);
     expect(() => parseStackConfig(`${BASE}\ncustom:\n  x: \${ssm:/param}\n`)).toThrow(/custom\.x.*ssm:\/param/);
