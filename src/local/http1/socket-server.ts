@@ -152,7 +152,9 @@ class Connection {
       this.failure = this.parser.error;
       this.closing = true;
     }
-    if (this.queue.length >= MAX_QUEUED_REQUESTS) this.socket.pause();
+    // Bytes for the other server are not read on while the requests before them are answered: an upload
+    // behind a slow invocation waits in the kernel, not in memory here.
+    if (this.queue.length >= MAX_QUEUED_REQUESTS || this.parser.diverted) this.socket.pause();
     this.next();
   }
 

@@ -107,6 +107,18 @@ describe('Class: SplitServer', () => {
     expect(bodies(text.slice('HTTP/1.1 100 Continue\r\n\r\n'.length))).toEqual(['node PUT /bucket/key 0123456789', 'node POST /fast/after e']);
   });
 
+  it('holds back a large upload for Node behind a slow fast request, then gives Node every byte of it', async () => {
+    // Prepare
+    const { port } = await start();
+    const upload = 'u'.repeat(1024 * 1024);
+
+    // Act
+    const text = await raw(port, [post('/fast/slow', 'a') + `PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${upload.length}\r\n\r\n${upload}`]);
+
+    // Assess
+    expect(bodies(text)).toEqual(['fast /fast/slow a', `node PUT /big ${upload}`]);
+  });
+
   it('leaves a head it cannot read to Node, which answers it as Node does', async () => {
     // Prepare
     const { port } = await start();
