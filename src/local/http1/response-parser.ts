@@ -30,6 +30,8 @@ type State = 'head' | 'body' | 'done';
 const EMPTY = Buffer.alloc(0);
 const HEAD_END = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
+/** A bare CR or LF in a value would split the header when the emulator passes it on (response splitting). */
+const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers whose repeats carry no meaning, as Node's own HTTP client treats them: the first value wins. */
 const SINGLE_VALUED = new Set([
@@ -156,6 +158,7 @@ export class HttpResponseParser {
       if (!TOKEN.test(name)) throw new HttpResponseError(`malformed header line ${JSON.stringify(line.slice(0, 60))}`);
       const key = name.toLowerCase();
       const value = line.slice(colon + 1).trim();
+      if (FORBIDDEN_IN_VALUE.test(value)) throw new HttpResponseError(`header ${name} holds CR, LF or NUL`);
       const existing = headers[key];
       if (existing === undefined) headers[key] = key === 'set-cookie' ? [value] : value;
       else if (Array.isArray(existing)) existing.push(value);

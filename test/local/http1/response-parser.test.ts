@@ -104,6 +104,7 @@ describe('Function: HttpResponseParser.push', () => {
       () => feed('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY', 100),
       () => feed('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n', 100),
       () => feed(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70 * 1024)}`, 4096),
+      () => feed('HTTP/1.1 200 OK\r\nContent-Type: text/plain\rSet-Cookie: x=1\r\nContent-Length: 0\r\n\r\n', 100),
     ].map(errorOf);
 
     // Assess
@@ -116,6 +117,7 @@ describe('Function: HttpResponseParser.push', () => {
       'a chunk of the body is not followed by CRLF',
       'the container switched protocols (101), which the emulator does not speak',
       'the response head is over 65536 bytes',
+      'header Content-Type holds CR, LF or NUL',
     ]);
   });
 
