@@ -50,10 +50,11 @@ export class Http1BodyReader {
   /**
    * @param fail Makes the error thrown when the bytes break chunked framing.
    * @param maxBodyBytes Past this many bytes the body is counted but no longer kept; see {@link overLimit}.
+   *   May be changed between bodies.
    */
   constructor(
     private readonly fail: Http1ErrorFactory,
-    private readonly maxBodyBytes = Number.POSITIVE_INFINITY,
+    public maxBodyBytes = Number.POSITIVE_INFINITY,
   ) {}
 
   /** Starts a body of exactly `length` bytes (`length` ≥ 0). */

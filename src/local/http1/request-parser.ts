@@ -49,9 +49,12 @@ export interface ParsedRequest<Route = true> extends RequestHead {
 
 /** What {@link HttpRequestParser} accepts. */
 export interface HttpRequestLimits {
-  /** Cap on the request line and headers together. Default 64 KiB. */
+  /** Cap on the request line and headers together. Default 16 KiB, as Node's own server. */
   maxHeaderBytes?: number;
-  /** Bodies over this many bytes are dropped and the request marked {@link ParsedRequest.bodyTooLarge}. */
+  /**
+   * Bodies over this many bytes are dropped and the request marked {@link ParsedRequest.bodyTooLarge}.
+   * Read again for every request, so a limit that changes (a service added later) applies from the next one.
+   */
   maxBodyBytes: number;
 }
 
@@ -59,6 +62,7 @@ type State = 'head' | 'body' | 'diverted';
 
 const EMPTY = Buffer.alloc(0);
 const HEAD_END = Buffer.from('\r\n\r\n');
+const BARE_LF_HEAD_END = Buffer.from('\n\n');
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
@@ -82,6 +86,7 @@ export class HttpRequestParser<Route = true> {
   private readonly body: Http1BodyReader;
   private readonly maxHeaderBytes: number;
   private expectsContinue = false;
+  private readonly limits: HttpRequestLimits;
   /** The bytes of the connection from the first request no route took (see {@link diverted}). */
   private divertedBytes: Buffer[] | undefined;
 
@@ -90,7 +95,8 @@ export class HttpRequestParser<Route = true> {
     limits: HttpRequestLimits,
     private readonly router?: RequestRouter<Route>,
   ) {
-    this.maxHeaderBytes = limits.maxHeaderBytes ?? 64 * 1024;
+    this.limits = limits;
+    this.maxHeaderBytes = limits.maxHeaderBytes ?? 16 * 1024;
     this.body = new Http1BodyReader(badRequest, limits.maxBodyBytes);
   }
 
@@ -107,7 +113,7 @@ export class HttpRequestParser<Route = true> {
 
   /** True when bytes of a request that is not complete yet have arrived. */
   get partial(): boolean {
-    return this.state !== 'head' || this.pending.length > 0;
+    return this.state === 'body' || (this.state === 'head' && this.pending.length > 0);
   }
 
   /**
@@ -160,6 +166,8 @@ export class HttpRequestParser<Route = true> {
           while (offset + 1 < data.length && data[offset] === 13 && data[offset + 1] === 10) offset += 2;
           const end = data.indexOf(HEAD_END, offset);
           if (end < 0 || end - offset > this.maxHeaderBytes) {
+            // Lines ended by a bare LF would otherwise wait for a CRLF CRLF that never comes.
+            if (end < 0 && data.indexOf(BARE_LF_HEAD_END, offset) >= 0) return this.divertOrThrow(data, offset, new HttpRequestError(400, 'request head lines must end in CRLF'));
             if (data.length - offset > this.maxHeaderBytes) return this.divertOrThrow(data, offset, new HttpRequestError(431, `the request head is over ${this.maxHeaderBytes} bytes`));
             this.pending = data.subarray(offset);
             return;
@@ -231,11 +239,16 @@ export class HttpRequestParser<Route = true> {
         if (existing !== value) throw new HttpRequestError(400, `conflicting Content-Length values ${existing} and ${value}`);
       } else if (!SINGLE_VALUED.has(key)) headers[key] = `${existing}, ${value}`;
     }
+    const http11 = requestLine[3] === '1';
+    // As Node's server answers them (RFC 9112 §3.2, RFC 9110 §10.1.1).
+    if (http11 && headers.host === undefined) throw new HttpRequestError(400, 'an HTTP/1.1 request must have a Host header');
+    if (headers.expect !== undefined && headers.expect.toLowerCase() !== '100-continue') {
+      throw new HttpRequestError(417, `Expect ${JSON.stringify(headers.expect)} cannot be met; only 100-continue is`);
+    }
     const method = requestLine[1]!;
     const target = requestLine[2]!;
     const route = this.router ? this.router({ method, target, headers }) : (true as Route);
     if (route === undefined) return undefined;
-    const http11 = requestLine[3] === '1';
     const connection = headers.connection;
     const request: ParsedRequest<Route> = {
       method,
@@ -249,6 +262,7 @@ export class HttpRequestParser<Route = true> {
     };
     const transferEncoding = headers['transfer-encoding'];
     const contentLength = headers['content-length'];
+    this.body.maxBodyBytes = this.limits.maxBodyBytes;
     if (transferEncoding !== undefined) {
       // Both framings at once is how requests are smuggled past a proxy: refused, as RFC 9112 §6.3 allows.
       if (contentLength !== undefined) throw new HttpRequestError(400, 'a request must not have both Transfer-Encoding and Content-Length');
@@ -267,7 +281,7 @@ export class HttpRequestParser<Route = true> {
       }
     }
     if (this.state !== 'head') {
-      this.expectsContinue = http11 && (headers.expect ?? '').toLowerCase() === '100-continue';
+      this.expectsContinue = http11 && headers.expect !== undefined;
     }
     return request;
   }

@@ -61,8 +61,16 @@ export interface Http1Limits {
   maxBodyBytes: number;
   /** The answer to a request whose body was over the limit (its body is empty); default a plain 413. */
   tooLarge?: (request: Http1Request) => Http1Answer;
-  /** An idle kept-alive connection, or one stalled in the middle of a request, is closed after this long. Default 60 s. */
+  /** An idle kept-alive connection is closed after this long; answers tell the client (`Keep-Alive: timeout`). Default 60 s. */
   idleTimeoutMs?: number;
+  /**
+   * A request whose first bytes have arrived must be read whole within this long, else it is answered 408
+   * and the connection closed, as Node's server does: a client that trickles a byte now and then does not
+   * hold a connection forever. Default 60 s.
+   */
+  requestTimeoutMs?: number;
+  /** Cap on a request's line and headers together. Default 16 KiB, as Node's server. */
+  maxHeaderBytes?: number;
 }
 
 /** Where {@link serveHttp1} listens and how much it accepts. */
@@ -117,7 +125,15 @@ class Connection {
   private ended = false;
   /** Bytes that are not a request: answered, after the requests before them, with this and a close. */
   private failure: HttpRequestError | undefined;
-  lastActive = Date.now();
+  private lastActive = Date.now();
+  /** When the first byte of the request being read arrived; `undefined` between requests. */
+  private requestSince: number | undefined;
+  /** An answer is waiting in the socket's buffer for the client to read: nothing more is answered or read. */
+  private blocked = false;
+  private readonly unblock = () => {
+    this.blocked = false;
+    this.next();
+  };
   /** This server's listeners on the socket, taken off when the connection is handed over. */
   private readonly listeners: Record<'data' | 'end' | 'error' | 'close', (chunk: Buffer) => void>;
 
@@ -125,7 +141,8 @@ class Connection {
     readonly socket: Socket,
     private readonly owner: Http1Connections,
   ) {
-    this.parser = new HttpRequestParser<Route>({ maxBodyBytes: owner.limits.maxBodyBytes }, owner.lane?.route);
+    // The limits themselves, not a copy: a limit that changes applies from the next request.
+    this.parser = new HttpRequestParser<Route>(owner.limits, owner.lane?.route);
     socket.setNoDelay(true);
     this.listeners = {
       data: (chunk: Buffer) => this.read(chunk),
@@ -139,15 +156,30 @@ class Connection {
     for (const [event, listener] of Object.entries(this.listeners)) socket.on(event, listener);
   }
 
-  /** Idle (nothing under way) or stalled (part of a request) for longer than `limitMs`. */
-  stale(now: number, limitMs: number): boolean {
-    return !this.busy && now - this.lastActive > limitMs;
+  /** Closes the connection if it has been idle too long, or answers 408 if its request is taking too long to arrive. */
+  sweep(now: number, idleTimeoutMs: number, requestTimeoutMs: number): void {
+    if (this.requestSince !== undefined && now - this.requestSince > requestTimeoutMs) {
+      this.requestSince = undefined;
+      this.closing = true;
+      this.queue.length = 0;
+      // A client that does not read its answers either gets no more.
+      if (this.blocked) return void this.socket.destroy();
+      this.failure = new HttpRequestError(408, `the request was not received whole within ${requestTimeoutMs / 1000} s`);
+      if (!this.busy) this.next();
+      return;
+    }
+    if (!this.busy && this.requestSince === undefined && now - this.lastActive > idleTimeoutMs) this.socket.destroy();
   }
 
   private read(chunk: Buffer): void {
-    this.lastActive = Date.now();
+    const now = Date.now();
+    this.lastActive = now;
     if (this.closing) return;
-    for (const request of this.parser.push(chunk)) this.queue.push(request);
+    const startsRequest = !this.parser.partial;
+    const requests = this.parser.push(chunk);
+    for (const request of requests) this.queue.push(request);
+    if (!this.parser.partial) this.requestSince = undefined;
+    else if (startsRequest || requests.length > 0) this.requestSince = now;
     if (this.parser.error) {
       this.failure = this.parser.error;
       this.closing = true;
@@ -160,7 +192,7 @@ class Connection {
 
   /** Answers queued requests one at a time, in order. */
   private next(): void {
-    while (!this.busy && !this.socket.destroyed) {
+    while (!this.busy && !this.blocked && !this.socket.destroyed) {
       const request = this.queue.shift();
       if (!request) return this.drained();
       const handler = request.route === true ? this.owner.handler! : request.route;
@@ -237,7 +269,7 @@ class Connection {
     if (answer.headers) for (const name in answer.headers) head += `${name}: ${answer.headers[name]}\r\n`;
     // An HTTP/1.0 client keeps the connection only when told it may.
     if (close) head += 'connection: close\r\n\r\n';
-    else head += request.http11 ? '\r\n' : 'connection: keep-alive\r\n\r\n';
+    else head += request.http11 ? this.owner.keepAliveField : `connection: keep-alive\r\n${this.owner.keepAliveField}`;
     if (request.method === 'HEAD' || length === 0) socket.write(head, 'latin1');
     else if (typeof body === 'string') socket.write(head + body, 'utf8');
     else if (length <= COPY_BODY_BYTES) {
@@ -256,6 +288,11 @@ class Connection {
       this.queue.length = 0;
       this.failure = undefined;
       socket.end();
+    } else if (socket.writableNeedDrain) {
+      // As Node's server: a client that sends requests but does not read the answers is not read either.
+      this.blocked = true;
+      socket.pause();
+      socket.once('drain', this.unblock);
     }
   }
 }
@@ -287,19 +324,23 @@ export class Http1Connections {
     this.handler = 'handler' in serving ? serving.handler : undefined;
     this.lane = 'lane' in serving ? serving.lane : undefined;
     const idleTimeoutMs = limits.idleTimeoutMs ?? 60_000;
+    const requestTimeoutMs = limits.requestTimeoutMs ?? 60_000;
+    this.keepAliveField = `keep-alive: timeout=${Math.floor(idleTimeoutMs / 1000)}\r\n\r\n`;
     // One sweep for every connection, instead of a timer per connection re-armed on every request.
     this.sweep = setInterval(
       () => {
         const now = Date.now();
-        for (const connection of this.connections) if (connection.stale(now, idleTimeoutMs)) connection.socket.destroy();
+        for (const connection of this.connections) connection.sweep(now, idleTimeoutMs, requestTimeoutMs);
       },
-      Math.min(1000, idleTimeoutMs),
+      Math.min(1000, idleTimeoutMs, requestTimeoutMs),
     );
     this.sweep.unref();
   }
 
   readonly handler: Http1Handler | undefined;
   readonly lane: Http1Lane | undefined;
+  /** @internal The end of a kept-alive answer's head, naming the idle timeout so a client drops the connection first. */
+  readonly keepAliveField: string;
 
   /** Serves a newly accepted connection. */
   accept(socket: Socket): void {

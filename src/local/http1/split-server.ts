@@ -24,8 +24,6 @@ export interface FastPath extends Http1Limits {
 export class SplitServer {
   private readonly server: Server;
   private readonly fast: Http1Connections | undefined;
-  /** Connections the Node server owns; it cannot close them itself, as it never listens. */
-  private readonly handedOver = new Set<Socket>();
 
   /** Without a fast path every connection goes to `node` at once. */
   constructor(
@@ -46,6 +44,9 @@ export class SplitServer {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
+        // The Node server never listens itself; told it does, it tracks the connections it is given, so its
+        // header and request timeouts and closeAllConnections work on them.
+        this.node.emit('listening');
         resolve((this.server.address() as AddressInfo).port);
       });
     });
@@ -55,14 +56,14 @@ export class SplitServer {
   close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.fast?.close();
-    for (const socket of this.handedOver) socket.destroy();
+    this.node.closeAllConnections();
+    // Stops its timeout checks; it reports that it was not listening, which is so.
+    this.node.close(() => undefined);
     return closed;
   }
 
   /** The Node server takes over `socket`, reading `bytes` first as if they had just arrived. */
   private handOver(socket: Socket, bytes?: Buffer, ended = false): void {
-    this.handedOver.add(socket);
-    socket.once('close', () => this.handedOver.delete(socket));
     this.node.emit('connection', socket);
     // Node's server now listens for the socket's data (or reads its handle directly); what was read before
     // is given to its listener the same way, before anything newer can arrive.

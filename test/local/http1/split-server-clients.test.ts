@@ -241,13 +241,16 @@ describe('Function: startSageMakerServer (runtime on plain sockets)', () => {
     expect(next).toMatchObject({ status: 200, body: 'next' });
   });
 
-  it('finds an endpoint named with percent-encoding, and answers a request whose client half-closed after sending it', async () => {
+  it('finds an endpoint named with percent-encoding, refuses a malformed one, and answers a request whose client half-closed after sending it', async () => {
     // Act
     const encoded = await exchange(stack.server.port, [invocation('e%63ho', 'encoded')]);
+    const malformed = await exchange(stack.server.port, [invocation('ec%zzho', 'x')]);
     const halfClosed = await exchange(stack.server.port, [invocation('echo', 'sleep:100 half'), 'half-close']);
 
     // Assess
     expect(answers(encoded)).toEqual([expect.objectContaining({ status: 200, body: 'encoded' })]);
+    expect(answers(malformed)).toEqual([expect.objectContaining({ status: 400, headers: expect.objectContaining({ 'x-amzn-errortype': 'ValidationError' }) })]);
+    expect(JSON.parse(answers(malformed)[0]!.body)).toMatchObject({ message: 'The endpoint name in the path, "ec%zzho", is not valid percent-encoding.' });
     expect(answers(halfClosed)).toEqual([expect.objectContaining({ status: 200, body: 'sleep:100 half' })]);
   });
 

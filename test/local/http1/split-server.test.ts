@@ -41,15 +41,16 @@ async function start(path: FastPath | 'none' = fastPath): Promise<{ port: number
 }
 
 /** Writes `chunks` (pausing between them) on one connection; resolves with all it reads until the server closes it or 300 ms pass quietly. */
-function raw(port: number, chunks: Array<string | Buffer>, options: { halfClose?: boolean } = {}): Promise<string> {
+function raw(port: number, chunks: Array<string | Buffer>, options: { halfClose?: boolean; quietMs?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let text = '';
-    let timer = setTimeout(() => socket.destroy(), 300);
+    const quietMs = options.quietMs ?? 300;
+    let timer = setTimeout(() => socket.destroy(), quietMs);
     socket.on('data', (chunk: Buffer) => {
       text += chunk.toString('latin1');
       clearTimeout(timer);
-      timer = setTimeout(() => socket.destroy(), 300);
+      timer = setTimeout(() => socket.destroy(), quietMs);
     });
     socket.on('close', () => {
       clearTimeout(timer);
@@ -179,6 +180,23 @@ describe('Class: SplitServer', () => {
     expect(answers.filter((a) => a.startsWith('fast ')).length).toBeGreaterThan(0);
   });
 
+  it('keeps Node’s header timeout on a connection it handed over', async () => {
+    // Prepare
+    const node = createServer({ connectionsCheckingInterval: 100 }, (req, res) => void nodeHandler(req, res));
+    node.headersTimeout = 500;
+    const server = new SplitServer(node, fastPath);
+    const port = await server.listen(0);
+    cleanups.push(() => server.close());
+
+    // Act: handed over by its first request, then a head that never ends.
+    const text = await raw(port, ['GET /n HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /stalled HTTP/1.1\r\nHost: x\r\n'], { quietMs: 1500 });
+
+    // Assess
+    const [answer, timeout] = text.split(/(?=HTTP\/1\.1 408)/);
+    expect(bodies(answer!)).toEqual(['node GET /n ']);
+    expect(timeout).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+  });
+
   it('sends every connection to Node when there is no fast path', async () => {
     // Prepare
     const { port } = await start('none');
@@ -213,6 +231,6 @@ describe('Class: SplitServer', () => {
     expect(bodies(await onFast)).toEqual(['fast /fast/1 a']);
     expect(bodies(await onNode)).toEqual(['node GET /n ']);
     expect(Date.now() - started).toBeLessThan(1000);
-    await expect(raw(port, ['GET / HTTP/1.1\r\n\r\n'])).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(raw(port, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n'])).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });

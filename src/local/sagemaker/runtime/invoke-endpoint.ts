@@ -86,6 +86,14 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   res.end(answer.body);
 }
 
+function decodedName(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new RuntimeValidationError(`The endpoint name in the path, ${JSON.stringify(encoded)}, is not valid percent-encoding.`);
+  }
+}
+
 function pickVariant(variants: RunningVariant[], random: () => number): RunningVariant {
   const total = variants.reduce((sum, v) => sum + v.weight, 0);
   if (total <= 0) return variants[Math.floor(random() * variants.length)]!;
@@ -119,7 +127,7 @@ function validateHeaders(headers: Record<string, string>): void {
 
 async function invoke(request: Http1Request, ctx: RuntimeContext): Promise<Http1Answer> {
   const match = INVOCATION_PATH.exec(request.path)!;
-  const endpointName = decodeURIComponent(match[1]!);
+  const endpointName = decodedName(match[1]!);
   if (match[2] !== 'invocations') {
     throw new RuntimeApiError('NotImplemented', 501, `${match[2]} is not served by the local emulator; use InvokeEndpoint (POST /endpoints/<name>/invocations).`);
   }
