@@ -4,6 +4,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { Http1Connections, Http1ListenError, serveHttp1, type Http1Handler, type Http1Request } from '../../../src/local/http1/socket-server';
 import { HttpRequestError, HttpRequestParser } from '../../../src/local/http1/request-parser';
 import { freePort } from '../../../src/local/sagemaker/containers/ports';
+import { rawExchange } from '../../support/raw-http';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -28,22 +29,7 @@ const echo: Http1Handler = (req) => ({
 
 /** Writes `bytes` on a new connection and resolves with everything read until the server closes it or `quietMs` pass without bytes. */
 function raw(target: { port: number }, bytes: string | Buffer, quietMs = 300): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: target.port });
-    let text = '';
-    let timer = setTimeout(() => socket.destroy(), quietMs);
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      clearTimeout(timer);
-      timer = setTimeout(() => socket.destroy(), quietMs);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(text);
-    });
-    socket.on('error', reject);
-    socket.write(bytes);
-  });
+  return rawExchange(target.port, [bytes], { quietMs });
 }
 
 /** The status lines of the answers in `text` (a body runs straight into the next answer's status line). */

@@ -6,7 +6,6 @@
  * that each request gets the answer it would get from Node's server alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,25 +14,12 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { createSageMakerClient, createSageMakerRuntimeClient } from '../../../src/aws/clients';
-import { CREDENTIALS, ROLE, startStack, waitForEndpoint, type TestStack } from '../sagemaker/support';
+import { CREDENTIALS, ECHO_CONTAINER, ROLE, startStack, waitForEndpoint, type TestStack } from '../sagemaker/support';
+import { runPython } from '../../support/python';
 import { FIXTURE_BUCKET, LOCAL_TEST_CREDENTIALS, startFixtureStack, toolEnv, type FixtureStack } from '../fixture-stack';
 
 const MB6 = 6 * 1024 * 1024;
 
-/** A user container that echoes the request's bytes and content type, after `sleep:<ms>` when the body starts so. */
-const ECHO = `require('node:http').createServer((req, res) => {
-  if (req.url === '/ping') return res.end();
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    const body = Buffer.concat(chunks);
-    const sleep = /^sleep:(\\d+)/.exec(body.toString('latin1', 0, 20));
-    setTimeout(() => {
-      res.writeHead(200, { 'content-type': req.headers['content-type'], 'x-amzn-sagemaker-custom-attributes': 'echoed ' + body.length });
-      res.end(body);
-    }, sleep ? Number(sleep[1]) : 0);
-  });
-}).listen(Number(process.env.SAGEMAKER_BIND_TO_PORT), '127.0.0.1')`;
 
 let mapDir: string;
 let imageMap: string;
@@ -41,7 +27,7 @@ let imageMap: string;
 beforeAll(() => {
   mapDir = mkdtempSync(join(tmpdir(), 'split-clients-map-'));
   imageMap = join(mapDir, 'image-map.json');
-  writeFileSync(imageMap, JSON.stringify({ images: { 'local/echo:1': { command: [process.execPath, '-e', ECHO] } } }));
+  writeFileSync(imageMap, JSON.stringify({ images: { 'local/echo:1': { command: [process.execPath, '-e', ECHO_CONTAINER] } } }));
 });
 
 afterAll(() => rmSync(mapDir, { recursive: true, force: true }));
@@ -313,15 +299,7 @@ print(json.dumps(out))
     const env = { ...toolEnv(stack.server.url), AWS_MAX_ATTEMPTS: '1' };
 
     // Act
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('python3', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const result = await runPython(['-c', script], env);
 
     // Assess
     expect(result.stderr).toBe('');

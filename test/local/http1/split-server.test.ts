@@ -3,6 +3,7 @@ import { Agent, createServer, request, type IncomingMessage, type ServerResponse
 import { connect } from 'node:net';
 import { SplitServer, type FastPath } from '../../../src/local/http1/split-server';
 import type { Http1Handler } from '../../../src/local/http1/socket-server';
+import { rawExchange } from '../../support/raw-http';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -40,33 +41,6 @@ async function start(path: FastPath | 'none' = fastPath): Promise<{ port: number
   return { port, server };
 }
 
-/** Writes `chunks` (pausing between them) on one connection; resolves with all it reads until the server closes it or 300 ms pass quietly. */
-function raw(port: number, chunks: Array<string | Buffer>, options: { halfClose?: boolean; quietMs?: number } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-    let text = '';
-    const quietMs = options.quietMs ?? 300;
-    let timer = setTimeout(() => socket.destroy(), quietMs);
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      clearTimeout(timer);
-      timer = setTimeout(() => socket.destroy(), quietMs);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(text);
-    });
-    socket.on('error', reject);
-    void (async () => {
-      for (const chunk of chunks) {
-        socket.write(chunk);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      if (options.halfClose) socket.end();
-    })();
-  });
-}
-
 /** The bodies of the answers in `text`, in order (every answer here has a Content-Length). */
 function bodies(text: string): string[] {
   const found: string[] = [];
@@ -88,7 +62,7 @@ describe('Class: SplitServer', () => {
     const { port } = await start();
 
     // Act: pipelined: a slow fast one, a fast one, one for Node, then one Node must now serve though it is routable.
-    const text = await raw(port, [post('/fast/slow', 'a') + post('/fast/1', 'b') + post('/other', 'c') + post('/fast/2', 'd')]);
+    const text = await rawExchange(port, [post('/fast/slow', 'a') + post('/fast/1', 'b') + post('/other', 'c') + post('/fast/2', 'd')]);
 
     // Assess
     expect(bodies(text)).toEqual(['fast /fast/slow a', 'fast /fast/1 b', 'node POST /other c', 'node POST /fast/2 d']);
@@ -101,7 +75,7 @@ describe('Class: SplitServer', () => {
     const head = 'PUT /bucket/key HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n';
 
     // Act
-    const text = await raw(port, [head.slice(0, 7), head.slice(7), '01234', '56789', post('/fast/after', 'e')]);
+    const text = await rawExchange(port, [head.slice(0, 7), head.slice(7), '01234', '56789', post('/fast/after', 'e')]);
 
     // Assess
     expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\n')).toBe(true);
@@ -114,7 +88,7 @@ describe('Class: SplitServer', () => {
     const upload = 'u'.repeat(1024 * 1024);
 
     // Act
-    const text = await raw(port, [post('/fast/slow', 'a') + `PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${upload.length}\r\n\r\n${upload}`]);
+    const text = await rawExchange(port, [post('/fast/slow', 'a') + `PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${upload.length}\r\n\r\n${upload}`]);
 
     // Assess
     expect(bodies(text)).toEqual(['fast /fast/slow a', `node PUT /big ${upload}`]);
@@ -125,7 +99,7 @@ describe('Class: SplitServer', () => {
     const { port } = await start();
 
     // Act
-    const text = await raw(port, [post('/fast/1', 'a'), 'NOT A REQUEST\r\n\r\n']);
+    const text = await rawExchange(port, [post('/fast/1', 'a'), 'NOT A REQUEST\r\n\r\n']);
 
     // Assess
     const [fastAnswer, nodeAnswer] = text.split(/(?=HTTP\/1\.1 400)/);
@@ -138,7 +112,7 @@ describe('Class: SplitServer', () => {
     const { port } = await start();
 
     // Act
-    const text = await raw(port, [post('/fast/big', 'x'.repeat(17)) + post('/fast/small', 'y')]);
+    const text = await rawExchange(port, [post('/fast/big', 'x'.repeat(17)) + post('/fast/small', 'y')]);
 
     // Assess
     expect(text).toMatch(/^HTTP\/1\.1 413 Payload Too Large/);
@@ -150,7 +124,7 @@ describe('Class: SplitServer', () => {
     const { port } = await start();
 
     // Act
-    const text = await raw(port, [post('/fast/1', 'a') + 'GET /last HTTP/1.1\r\nHost: x\r\n\r\n'], { halfClose: true });
+    const text = await rawExchange(port, [post('/fast/1', 'a') + 'GET /last HTTP/1.1\r\nHost: x\r\n\r\n'], { halfClose: true });
 
     // Assess
     expect(bodies(text)).toEqual(['fast /fast/1 a', 'node GET /last ']);
@@ -189,7 +163,7 @@ describe('Class: SplitServer', () => {
     cleanups.push(() => server.close());
 
     // Act: handed over by its first request, then a head that never ends.
-    const text = await raw(port, ['GET /n HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /stalled HTTP/1.1\r\nHost: x\r\n'], { quietMs: 1500 });
+    const text = await rawExchange(port, ['GET /n HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /stalled HTTP/1.1\r\nHost: x\r\n'], { quietMs: 1500 });
 
     // Assess
     const [answer, timeout] = text.split(/(?=HTTP\/1\.1 408)/);
@@ -202,7 +176,7 @@ describe('Class: SplitServer', () => {
     const { port } = await start('none');
 
     // Act
-    const text = await raw(port, [post('/fast/1', 'a')]);
+    const text = await rawExchange(port, [post('/fast/1', 'a')]);
 
     // Assess
     expect(bodies(text)).toEqual(['node POST /fast/1 a']);
@@ -231,6 +205,6 @@ describe('Class: SplitServer', () => {
     expect(bodies(await onFast)).toEqual(['fast /fast/1 a']);
     expect(bodies(await onNode)).toEqual(['node GET /n ']);
     expect(Date.now() - started).toBeLessThan(1000);
-    await expect(raw(port, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n'])).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(rawExchange(port, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n'])).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });

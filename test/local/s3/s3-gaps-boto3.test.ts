@@ -1,22 +1,11 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPython } from '../../support/python';
 import { FIXTURE_BUCKET, startFixtureStack, toolEnv, type FixtureStack } from '../fixture-stack';
 
 const SCRIPT = fileURLToPath(new URL('./s3_gaps_boto3.py', import.meta.url));
 let fixture: FixtureStack;
 
-function runPython(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', args, { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 beforeAll(async () => {
   fixture = await startFixtureStack({ runFunctions: false });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { runPython } from '../../support/python';
 import { floatTensor, irisModels, ONNX_IMAGE, runDirect, ROLE, startStack, uploadIris, type TestStack } from './support';
 
 /** boto3 end to end: its own clients, its own `endpoint_in_service` waiter, its own error parsing. */
@@ -42,17 +42,6 @@ print(json.dumps({
 }))
 `;
 
-function runPython(args: unknown, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', SCRIPT, JSON.stringify(args)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let stack: TestStack;
 
@@ -83,7 +72,7 @@ describe('Function: startSageMakerServer (driven by boto3)', () => {
     };
 
     // Act
-    const run = await runPython({ role: ROLE, image: ONNX_IMAGE, url: classifier, rows: sample }, env);
+    const run = await runPython(['-c', SCRIPT, JSON.stringify({ role: ROLE, image: ONNX_IMAGE, url: classifier, rows: sample })], env);
 
     // Assess
     expect(run.stderr).toBe('');

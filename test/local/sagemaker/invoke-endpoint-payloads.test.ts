@@ -4,27 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
-import { ROLE, startStack, waitForEndpoint, type TestStack } from './support';
+import { ECHO_CONTAINER, ROLE, startStack, waitForEndpoint, type TestStack } from './support';
 
 let stack: TestStack;
 let mapDir: string;
 
-/** A user container that answers every invocation with the request's own bytes, type and custom attributes. */
-const ECHO = `require('node:http').createServer((req, res) => {
-  if (req.url === '/ping') return res.end();
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    const body = Buffer.concat(chunks);
-    res.writeHead(200, { 'content-type': req.headers['content-type'], 'x-amzn-sagemaker-custom-attributes': 'echoed ' + body.length });
-    res.end(body);
-  });
-}).listen(Number(process.env.SAGEMAKER_BIND_TO_PORT), '127.0.0.1')`;
 
 beforeAll(async () => {
   mapDir = mkdtempSync(join(tmpdir(), 'sm-image-map-'));
   const imageMap = join(mapDir, 'image-map.json');
-  writeFileSync(imageMap, JSON.stringify({ images: { 'local/echo:1': { command: [process.execPath, '-e', ECHO] } } }));
+  writeFileSync(imageMap, JSON.stringify({ images: { 'local/echo:1': { command: [process.execPath, '-e', ECHO_CONTAINER] } } }));
   stack = await startStack({ imageMapFile: imageMap });
   await stack.sagemaker.send(new CreateModelCommand({ ModelName: 'echo', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'local/echo:1' } }));
   await stack.sagemaker.send(

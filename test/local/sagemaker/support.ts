@@ -28,6 +28,24 @@ export const BUCKET = 'models';
 export const ROLE = 'arn:aws:iam::000000000000:role/SageMakerRole';
 export const ONNX_IMAGE = 'smhost/onnxruntime:1';
 
+/**
+ * A user container (run as `node -e`) that answers every invocation with the request's own bytes and content
+ * type, and `echoed <length>` as custom attributes; a body starting `sleep:<ms>` is answered after that long.
+ */
+export const ECHO_CONTAINER = `require('node:http').createServer((req, res) => {
+  if (req.url === '/ping') return res.end();
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const sleep = /^sleep:(\\d+)/.exec(body.toString('latin1', 0, 20));
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': req.headers['content-type'], 'x-amzn-sagemaker-custom-attributes': 'echoed ' + body.length });
+      res.end(body);
+    }, sleep ? Number(sleep[1]) : 0);
+  });
+}).listen(Number(process.env.SAGEMAKER_BIND_TO_PORT), '127.0.0.1')`;
+
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
